@@ -1,0 +1,171 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/onvera/deployments/pkg/apierr"
+	"github.com/onvera/deployments/pkg/deployment"
+)
+
+// MaxBodyBytes bounds request bodies.
+const MaxBodyBytes = 64 << 10
+
+func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeCreate(r)
+	if err != nil {
+		return err
+	}
+	d, op, err := s.Service.Create(r.Context(), keyFrom(r.Context()).OrgID, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", deploymentsPath+d.ID)
+	writeData(w, http.StatusAccepted, createdView{
+		DeploymentID: d.ID, OperationID: op.ID,
+		Links: createLinks{Deployment: deploymentsPath + d.ID, Operation: operationsPath + op.ID},
+	})
+	return nil
+}
+
+func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	page, err := intParam(q.Get("page"), q.Has("page"), 1, 1, 0, "Invalid page. Must be an integer >= 1")
+	if err != nil {
+		return err
+	}
+	perPage, err := intParam(q.Get("per_page"), q.Has("per_page"), deployment.DefaultPerPage, 1, deployment.MaxPerPage,
+		"Invalid per_page. Must be an integer between 1 and 100")
+	if err != nil {
+		return err
+	}
+	p, err := s.Service.List(r.Context(), keyFrom(r.Context()).OrgID, page, perPage)
+	if err != nil {
+		return err
+	}
+	items := make([]deploymentView, 0, len(p.Items))
+	for _, d := range p.Items {
+		items = append(items, viewDeployment(d))
+	}
+	writeData(w, http.StatusOK, listView{Items: items, Pagination: paginationView{
+		Page: p.Page, PerPage: p.PerPage, Total: p.Total, Pages: p.Pages(),
+	}})
+	return nil
+}
+
+func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.Service.Get(r.Context(), keyFrom(r.Context()).OrgID, r.PathValue("deployment_id"))
+	if err != nil {
+		return err
+	}
+	writeData(w, http.StatusOK, viewDeployment(d))
+	return nil
+}
+
+func (s *Server) deleteDeployment(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("deployment_id")
+	opID, err := s.Service.Delete(r.Context(), keyFrom(r.Context()).OrgID, id)
+	if err != nil {
+		return err
+	}
+	writeData(w, http.StatusAccepted, deletedView{
+		OperationID: opID,
+		Links:       deleteLinks{Operation: operationsPath + opID, Deployment: deploymentsPath + id},
+	})
+	return nil
+}
+
+func (s *Server) getOperation(w http.ResponseWriter, r *http.Request) error {
+	op, err := s.Service.Operation(r.Context(), keyFrom(r.Context()).OrgID, r.PathValue("operation_id"))
+	if err != nil {
+		return err
+	}
+	writeData(w, http.StatusOK, viewOperation(op))
+	return nil
+}
+
+// intParam parses an optional positive integer query parameter; hi 0 means no upper bound.
+func intParam(v string, present bool, def, lo, hi int, msg string) (int, error) {
+	if !present {
+		return def, nil
+	}
+	if v == "" || len(v) > 9 {
+		return 0, apierr.New(apierr.InvalidRequest, msg)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, apierr.New(apierr.InvalidRequest, msg)
+		}
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || (hi > 0 && n > hi) {
+		return 0, apierr.New(apierr.InvalidRequest, msg)
+	}
+	return n, nil
+}
+
+// DecodeCreate reads and validates a create body. Exported for fuzzing.
+func DecodeCreate(body io.Reader) (deployment.CreateInput, error) {
+	raw, err := io.ReadAll(io.LimitReader(body, MaxBodyBytes+1))
+	if err != nil {
+		return deployment.CreateInput{}, apierr.New(apierr.InvalidRequest, "Could not read request body")
+	}
+	if len(raw) > MaxBodyBytes {
+		return deployment.CreateInput{}, apierr.New(apierr.PayloadTooLarge, "Request body must not exceed 65536 bytes")
+	}
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
+		return deployment.CreateInput{}, apierr.New(apierr.InvalidRequest, "Request body is required")
+	}
+	if trimmed[0] != '{' {
+		return deployment.CreateInput{}, apierr.New(apierr.InvalidRequest, "Request body must be a JSON object")
+	}
+	// A map rather than DisallowUnknownFields: unknown keys are found without
+	// reading encoding/json's error text.
+	var fields map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if err := dec.Decode(&fields); err != nil {
+		return deployment.CreateInput{}, apierr.New(apierr.InvalidRequest, "Request body is not valid JSON")
+	}
+	if dec.More() {
+		return deployment.CreateInput{}, apierr.New(apierr.InvalidRequest, "Request body must contain a single JSON object")
+	}
+	for k := range fields {
+		if k != "app_type" && k != "name" {
+			return deployment.CreateInput{}, apierr.New(apierr.InvalidRequest, "Unknown field "+quoteShort(k)+". Allowed: app_type, name")
+		}
+	}
+	var in deployment.CreateInput
+	if !jsonString(fields["app_type"], (*string)(&in.AppType)) || !in.AppType.Valid() {
+		return deployment.CreateInput{}, apierr.ErrInvalidAppType
+	}
+	if name, ok := fields["name"]; ok && string(name) != "null" {
+		if !jsonString(name, &in.Name) {
+			return deployment.CreateInput{}, apierr.New(apierr.InvalidRequest, "Invalid name. Must be a string")
+		}
+		if err := deployment.ValidateName(in.Name); err != nil {
+			return deployment.CreateInput{}, err
+		}
+	}
+	return in, nil
+}
+
+func decodeCreate(r *http.Request) (deployment.CreateInput, error) {
+	return DecodeCreate(r.Body)
+}
+
+// jsonString decodes raw into out if it is a JSON string.
+func jsonString(raw json.RawMessage, out *string) bool {
+	return len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, out) == nil
+}
+
+// quoteShort quotes client text for an error message, cut to a sane length.
+func quoteShort(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		s = string(r[:40]) + "..."
+	}
+	return strconv.Quote(s)
+}

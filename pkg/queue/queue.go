@@ -1,0 +1,42 @@
+// Package queue sends provisioning tasks to SQS and creates the local queues.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/onvera/deployments/pkg/deployment"
+)
+
+// API is the part of the SQS client the queue uses.
+type API interface {
+	SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// SQS delivers tasks through one queue.
+type SQS struct {
+	Client API
+	URL    string
+}
+
+var _ deployment.Queue = (*SQS)(nil)
+
+// MaxDelay is SQS's longest per-message delay.
+const MaxDelay = 15 * time.Minute
+
+// Enqueue sends t, delivered no sooner than delay (rounded up to whole
+// seconds, capped at 15 minutes; the provisioner re-checks and re-delays).
+func (q *SQS) Enqueue(ctx context.Context, t deployment.Task, delay time.Duration) error {
+	body, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	secs := int32((min(delay, MaxDelay) + time.Second - 1) / time.Second)
+	_, err = q.Client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body)), DelaySeconds: secs,
+	})
+	return err
+}
