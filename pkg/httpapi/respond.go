@@ -26,7 +26,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // bodies are JSON, not HTML: keep ">=" readable
+	_ = enc.Encode(v)
 }
 
 func writeData(w http.ResponseWriter, status int, data any) {
