@@ -39,7 +39,7 @@ type Provisioner struct {
 	Queue      deployment.Queue
 	Driver     Driver
 	BaseDomain string
-	StaleAfter time.Duration // grace added to each re-check before the reconciler steps in
+	StaleAfter time.Duration // how overdue an operation's next check may be before the reconciler steps in
 	DLQARN     string        // records from this queue have exhausted their retries
 	Log        *slog.Logger
 	Now        func() time.Time
@@ -157,7 +157,7 @@ func (p *Provisioner) step(ctx context.Context, t deployment.Task, exhausted boo
 	case !res.Done:
 		// Record the next check first: if the send then fails, the reconciler
 		// still knows when to step in.
-		if err := p.Store.Touch(ctx, op, now.Add(res.RetryAfter+p.StaleAfter)); err != nil {
+		if err := p.Store.Touch(ctx, op, now.Add(res.RetryAfter)); err != nil {
 			return err
 		}
 		return p.Queue.Enqueue(ctx, t, res.RetryAfter)
@@ -172,13 +172,13 @@ func (p *Provisioner) step(ctx context.Context, t deployment.Task, exhausted boo
 // with a crashed process. It returns how many it re-enqueued.
 func (p *Provisioner) Reconcile(ctx context.Context) (int, error) {
 	now := p.now()
-	ops, err := p.Store.Stale(ctx, now, 100)
+	ops, err := p.Store.Stale(ctx, now.Add(-p.StaleAfter), 100)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, op := range ops {
-		if err := p.Store.Touch(ctx, op, now.Add(p.StaleAfter)); err != nil {
+		if err := p.Store.Touch(ctx, op, now); err != nil {
 			if errors.Is(err, deployment.ErrConflict) {
 				continue // finished meanwhile
 			}
