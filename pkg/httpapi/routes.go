@@ -31,6 +31,7 @@ var Routes = []Route{
 	{Name: "get-deployment", Method: http.MethodGet, Path: "/api/v1/deployments/{deployment_id}", Scope: apikey.ScopeRead, handle: (*Server).getDeployment},
 	{Name: "delete-deployment", Method: http.MethodDelete, Path: "/api/v1/deployments/{deployment_id}", Scope: apikey.ScopeWrite, handle: (*Server).deleteDeployment},
 	{Name: "get-operation", Method: http.MethodGet, Path: "/api/v1/operations/{operation_id}", Scope: apikey.ScopeRead, handle: (*Server).getOperation},
+	{Name: "get-openapi", Method: http.MethodGet, Path: "/api/v1/openapi.json", Scope: "", handle: (*Server).getOpenAPI},
 }
 
 // RouteNamed returns the route with the given name.
