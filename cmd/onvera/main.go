@@ -1,5 +1,6 @@
 // Command onvera is the operator's CLI: API key administration against the
-// table directly (keys create|list|revoke).
+// table directly (keys create|list|revoke), and deployments and operations
+// through the public API (see api.go).
 package main
 
 import (
@@ -30,7 +31,7 @@ Key administration (talks to DynamoDB at AWS_ENDPOINT_URL or real AWS; table fro
   keys create --org ORG --scopes deployments:read,deployments:write [--live]
   keys list [--org ORG]
   keys revoke KEY_ID
-`
+` + apiUsage
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
@@ -48,6 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "keys":
 		err = keys(args[1:], stdout, stderr)
+	case "deployments":
+		err = deploymentsCmd(args[1:], stdout, stderr)
+	case "operations":
+		err = operationsCmd(args[1:], stdout, stderr)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
@@ -56,6 +61,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case isOperationFailed(err):
+		fmt.Fprintf(stderr, "onvera: %v\n", err)
+		return exitOperationFailed
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "onvera: %v\n\n%s", err, usage)
 		return exitUsage
