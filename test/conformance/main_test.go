@@ -1,0 +1,38 @@
+// Package conformance proves the OpenAPI document true of the running API:
+// real responses of a local gateway validated with kin-openapi, the onvera
+// CLI binary driven end to end, and schemathesis fuzzing the served document.
+package conformance
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/onvera/deployments/pkg/apikey"
+	"github.com/onvera/deployments/pkg/app"
+	"github.com/onvera/deployments/pkg/config"
+	"github.com/onvera/deployments/pkg/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// api is a local gateway of the test's own, with its app for minting keys.
+type api struct {
+	base string
+	app  *app.App
+}
+
+func start(t *testing.T, mutate func(*config.Config)) api {
+	t.Helper()
+	a := testenv.App(t, mutate)
+	return api{base: testenv.Gateway(t, a), app: a}
+}
+
+func (a api) key(t *testing.T, org string, scopes ...apikey.Scope) string {
+	t.Helper()
+	secret, _, err := apikey.Mint(context.Background(), a.app.Store, org, scopes, apikey.PrefixTest, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
