@@ -21,6 +21,7 @@ import (
 	"github.com/onvera/deployments/pkg/httpapi"
 	"github.com/onvera/deployments/pkg/provision"
 	"github.com/onvera/deployments/pkg/queue"
+	"github.com/onvera/deployments/pkg/ratelimit"
 )
 
 // App is one process's object graph.
@@ -69,6 +70,9 @@ func Build(cfg config.Config, awsCfg aws.Config, log *slog.Logger) (*App, error)
 		Service: a.Service,
 		Auth:    &apikey.Authenticator{Store: a.Store, TTL: cfg.KeyCacheTTL},
 		Log:     log,
+	}
+	if cfg.RateLimit > 0 {
+		a.Server.Limiter = &ratelimit.Limiter{Rate: cfg.RateLimit, Burst: max(cfg.RateBurst, 1)}
 	}
 	driver, err := newDriver(cfg)
 	if err != nil {

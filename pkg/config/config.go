@@ -21,7 +21,9 @@ const (
 	EnvDriver         = "ONVERA_DRIVER"          // provisioning driver: "simulated"
 	EnvKeyCacheTTL    = "ONVERA_KEY_CACHE_TTL"   // API key lookup cache (at most 60s)
 	EnvStage          = "ONVERA_STAGE"           // local, dev, prod...
-	EnvStaleAfter     = "ONVERA_STALE_AFTER"     // the reconciler re-enqueues operations idle this long
+	EnvStaleAfter     = "ONVERA_STALE_AFTER"     // the reconciler re-enqueues operations overdue by this long
+	EnvRateLimit      = "ONVERA_RATE_LIMIT"      // requests per second per API key per process; 0 disables
+	EnvRateBurst      = "ONVERA_RATE_BURST"      // burst size per API key
 )
 
 // Defaults.
@@ -43,6 +45,8 @@ type Config struct {
 	KeyCacheTTL    time.Duration
 	Stage          string
 	StaleAfter     time.Duration
+	RateLimit      float64
+	RateBurst      int
 }
 
 // Load reads the environment. Missing optional values get defaults; malformed
@@ -70,6 +74,14 @@ func Load() (Config, error) {
 	if c.StaleAfter, err = duration(EnvStaleAfter, 2*time.Minute); err != nil {
 		return c, err
 	}
+	if c.RateLimit, err = number(EnvRateLimit, 20); err != nil {
+		return c, err
+	}
+	burst, err := number(EnvRateBurst, 40)
+	if err != nil {
+		return c, err
+	}
+	c.RateBurst = int(burst)
 	return c, nil
 }
 
@@ -97,4 +109,16 @@ func duration(name string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%s=%q: must not be negative", name, v)
 	}
 	return d, nil
+}
+
+func number(name string, def float64) (float64, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("%s=%q: must be a non-negative number", name, v)
+	}
+	return f, nil
 }

@@ -171,13 +171,16 @@ func ValidOperationID(id string) bool {
 // Store persists deployments and operations. Every write is conditional; a
 // lost race is reported as ErrConflict so the Service can re-read and decide.
 type Store interface {
-	// CreateDeployment writes d (its Seq assigned by the store) and op atomically.
-	CreateDeployment(ctx context.Context, d *Deployment, op Operation) error
+	IdempotencyStore
+	// CreateDeployment writes d (its Seq assigned by the store) and op
+	// atomically, completing claim (if any) in the same transaction.
+	CreateDeployment(ctx context.Context, d *Deployment, op Operation, claim *Claim) error
 	GetDeployment(ctx context.Context, orgID, id string) (Deployment, error)
 	ListDeployments(ctx context.Context, orgID string, page, perPage int) (Page, error)
 	// BeginDelete moves d (as read, at d.Version) to destroying with op in
-	// flight; cancel, if set, is the create operation it supersedes.
-	BeginDelete(ctx context.Context, d Deployment, op Operation, cancel *Operation) error
+	// flight; cancel, if set, is the create operation it supersedes; claim,
+	// if set, is completed in the same transaction.
+	BeginDelete(ctx context.Context, d Deployment, op Operation, cancel *Operation, claim *Claim) error
 	GetOperation(ctx context.Context, orgID, id string) (Operation, error)
 	// StartOperation moves op from pending to running.
 	StartOperation(ctx context.Context, op Operation, now time.Time) error

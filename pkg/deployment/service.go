@@ -61,15 +61,19 @@ func (s *Service) log() *slog.Logger {
 // Create records a new deployment and its create operation, then enqueues the
 // work. Once the write commits the request is accepted: if the enqueue fails
 // the reconciler re-enqueues the pending operation, so nothing is lost.
-func (s *Service) Create(ctx context.Context, orgID string, in CreateInput) (Deployment, Operation, error) {
+func (s *Service) Create(ctx context.Context, orgID string, in CreateInput, idem *Idempotency) (Accepted, error) {
 	if !in.AppType.Valid() {
-		return Deployment{}, Operation{}, apierr.ErrInvalidAppType
+		return Accepted{}, apierr.ErrInvalidAppType
 	}
 	name := in.Name
 	if name == "" {
 		name = GenerateName(in.AppType)
 	} else if err := ValidateName(name); err != nil {
-		return Deployment{}, Operation{}, err
+		return Accepted{}, err
+	}
+	claim, prior, err := s.claim(ctx, orgID, idem)
+	if err != nil || prior != nil {
+		return deref(prior), err
 	}
 	now := s.now()
 	d := Deployment{
@@ -78,11 +82,46 @@ func (s *Service) Create(ctx context.Context, orgID string, in CreateInput) (Dep
 	}
 	op := newOperation(orgID, d.ID, OpCreate, now)
 	d.OperationID = op.ID
-	if err := s.Store.CreateDeployment(ctx, &d, op); err != nil {
-		return Deployment{}, Operation{}, fmt.Errorf("create deployment: %w", err)
+	if err := s.Store.CreateDeployment(ctx, &d, op, claim); err != nil {
+		s.release(ctx, claim)
+		return Accepted{}, fmt.Errorf("create deployment: %w", err)
 	}
 	s.enqueue(ctx, op)
-	return d, op, nil
+	return Accepted{DeploymentID: d.ID, OperationID: op.ID}, nil
+}
+
+// claim takes the idempotency key, or returns the earlier result under it.
+func (s *Service) claim(ctx context.Context, orgID string, idem *Idempotency) (*Claim, *Accepted, error) {
+	if idem == nil {
+		return nil, nil, nil
+	}
+	c := &Claim{OrgID: orgID, Key: idem.Key, Token: uuid.NewString()}
+	prior, err := s.Store.ClaimIdempotency(ctx, *c, idem.Fingerprint, s.now())
+	if err != nil || prior != nil {
+		if prior != nil {
+			prior.Replayed = true
+		}
+		return nil, prior, err
+	}
+	return c, nil, nil
+}
+
+// release gives the key back after a failure, so the client's retry runs.
+func (s *Service) release(ctx context.Context, c *Claim) {
+	if c == nil {
+		return
+	}
+	if err := s.Store.ReleaseIdempotency(context.WithoutCancel(ctx), *c); err != nil {
+		// The claim's lease expires on its own; a retry waits at most that long.
+		s.log().WarnContext(ctx, "idempotency release failed", "err", err)
+	}
+}
+
+func deref(a *Accepted) Accepted {
+	if a == nil {
+		return Accepted{}
+	}
+	return *a
 }
 
 // Get returns one deployment of the organization.
@@ -109,27 +148,44 @@ func (s *Service) Operation(ctx context.Context, orgID, id string) (Operation, e
 	return s.Store.GetOperation(ctx, orgID, id)
 }
 
-// Delete starts destroying a deployment and returns the destroy operation's
-// id. It is idempotent while the destroy runs: every caller gets the one
-// in-flight destroy operation. A create still in flight is cancelled in the
-// same transaction, so a deployment deleted while provisioning never becomes
-// ready.
-func (s *Service) Delete(ctx context.Context, orgID, id string) (string, error) {
+// Delete starts destroying a deployment and returns the destroy operation. It
+// is idempotent while the destroy runs: every caller gets the one in-flight
+// destroy operation. A create still in flight is cancelled in the same
+// transaction, so a deployment deleted while provisioning never becomes ready.
+func (s *Service) Delete(ctx context.Context, orgID, id string, idem *Idempotency) (Accepted, error) {
 	if !ValidID(id) {
-		return "", apierr.ErrDeploymentNotFound
+		return Accepted{}, apierr.ErrDeploymentNotFound
 	}
+	claim, prior, err := s.claim(ctx, orgID, idem)
+	if err != nil || prior != nil {
+		return deref(prior), err
+	}
+	acc, err := s.delete(ctx, orgID, id, claim)
+	if err != nil {
+		s.release(ctx, claim)
+	}
+	return acc, err
+}
+
+func (s *Service) delete(ctx context.Context, orgID, id string, claim *Claim) (Accepted, error) {
 	for range maxRaces {
 		d, err := s.Store.GetDeployment(ctx, orgID, id)
 		if err != nil {
-			return "", err
+			return Accepted{}, err
 		}
 		switch {
 		case d.Status == Destroyed:
-			return "", apierr.ErrDeploymentDestroyed
+			return Accepted{}, apierr.ErrDeploymentDestroyed
 		case d.Status == Destroying && d.OperationID != "":
-			return d.OperationID, nil
+			acc := Accepted{DeploymentID: id, OperationID: d.OperationID}
+			if claim != nil {
+				if err := s.Store.CompleteIdempotency(ctx, *claim, acc); err != nil {
+					return Accepted{}, err
+				}
+			}
+			return acc, nil
 		case !d.Status.Deletable():
-			return "", fmt.Errorf("deployment %s in unexpected status %q", d.ID, d.Status)
+			return Accepted{}, fmt.Errorf("deployment %s in unexpected status %q", d.ID, d.Status)
 		}
 		now := s.now()
 		op := newOperation(orgID, d.ID, OpDelete, now)
@@ -137,17 +193,17 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) (string, error) 
 		if d.Status == Provisioning && d.OperationID != "" {
 			cancel = &Operation{ID: d.OperationID, OrgID: orgID, DeploymentID: d.ID, Type: OpCreate}
 		}
-		err = s.Store.BeginDelete(ctx, d, op, cancel)
+		err = s.Store.BeginDelete(ctx, d, op, cancel, claim)
 		if errors.Is(err, ErrConflict) {
 			continue // someone else changed it; re-read and decide again
 		}
 		if err != nil {
-			return "", fmt.Errorf("begin delete: %w", err)
+			return Accepted{}, fmt.Errorf("begin delete: %w", err)
 		}
 		s.enqueue(ctx, op)
-		return op.ID, nil
+		return Accepted{DeploymentID: id, OperationID: op.ID}, nil
 	}
-	return "", fmt.Errorf("delete %s: too many concurrent changes", id)
+	return Accepted{}, fmt.Errorf("delete %s: too many concurrent changes", id)
 }
 
 func (s *Service) enqueue(ctx context.Context, op Operation) {

@@ -20,6 +20,7 @@ import (
 type API interface {
 	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
@@ -144,7 +145,9 @@ func key(pk, sk string) map[string]types.AttributeValue {
 }
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func n(v int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
 
 // conflict turns a lost condition into deployment.ErrConflict.
 func conflict(err error) error {
@@ -191,7 +194,7 @@ func (st *Store) count(ctx context.Context, org string) (int64, error) {
 // counter, the deployment and its operation in one transaction; a concurrent
 // create in the same organization makes the counter condition fail, and the
 // store retries with the new count.
-func (st *Store) CreateDeployment(ctx context.Context, d *deployment.Deployment, op deployment.Operation) error {
+func (st *Store) CreateDeployment(ctx context.Context, d *deployment.Deployment, op deployment.Operation, claim *deployment.Claim) error {
 	for range 16 {
 		cur, err := st.count(ctx, d.OrgID)
 		if err != nil {
@@ -213,7 +216,7 @@ func (st *Store) CreateDeployment(ctx context.Context, d *deployment.Deployment,
 			counterCond = "deployments = :cur"
 			vals[":cur"] = n(cur)
 		}
-		_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		items := []types.TransactWriteItem{
 			{Update: &types.Update{
 				TableName: &st.Table, Key: key(orgPK(d.OrgID), metaSK),
 				UpdateExpression:          aws.String("SET deployments = :next"),
@@ -222,7 +225,11 @@ func (st *Store) CreateDeployment(ctx context.Context, d *deployment.Deployment,
 			}},
 			{Put: &types.Put{TableName: &st.Table, Item: dep, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 			{Put: &types.Put{TableName: &st.Table, Item: opItem, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		}})
+		}
+		if claim != nil {
+			items = append(items, st.completeIdem(*claim, d.ID, op.ID))
+		}
+		_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err = conflict(err); errors.Is(err, deployment.ErrConflict) {
 			continue
 		}
@@ -278,7 +285,7 @@ func (st *Store) ListDeployments(ctx context.Context, org string, page, perPage 
 
 // BeginDelete moves the deployment (still at the version read) to destroying,
 // writes the delete operation and fails a superseded create operation.
-func (st *Store) BeginDelete(ctx context.Context, d deployment.Deployment, op deployment.Operation, cancel *deployment.Operation) error {
+func (st *Store) BeginDelete(ctx context.Context, d deployment.Deployment, op deployment.Operation, cancel *deployment.Operation, claim *deployment.Claim) error {
 	opItem, err := attributevalue.MarshalMap(toOpRecord(op, op.CreatedAt))
 	if err != nil {
 		return err
@@ -298,6 +305,9 @@ func (st *Store) BeginDelete(ctx context.Context, d deployment.Deployment, op de
 		items = append(items, st.failOpUpdate(*cancel, deployment.OpError{
 			Code: deployment.OpErrCancelled, Message: "Cancelled: the deployment was deleted before provisioning finished",
 		}, op.CreatedAt))
+	}
+	if claim != nil {
+		items = append(items, st.completeIdem(*claim, d.ID, op.ID))
 	}
 	_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	return conflict(err)

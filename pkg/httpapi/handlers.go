@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,18 +17,27 @@ import (
 const MaxBodyBytes = 64 << 10
 
 func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error {
-	in, err := decodeCreate(r)
+	raw, err := readBody(r.Body)
 	if err != nil {
 		return err
 	}
-	d, op, err := s.Service.Create(r.Context(), keyFrom(r.Context()).OrgID, in)
+	in, err := DecodeCreate(bytes.NewReader(raw))
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", deploymentsPath+d.ID)
+	idem, err := idempotency(r, raw)
+	if err != nil {
+		return err
+	}
+	acc, err := s.Service.Create(r.Context(), keyFrom(r.Context()).OrgID, in, idem)
+	if err != nil {
+		return err
+	}
+	markReplay(w, acc)
+	w.Header().Set("Location", deploymentsPath+acc.DeploymentID)
 	writeData(w, http.StatusAccepted, createdView{
-		DeploymentID: d.ID, OperationID: op.ID,
-		Links: createLinks{Deployment: deploymentsPath + d.ID, Operation: operationsPath + op.ID},
+		DeploymentID: acc.DeploymentID, OperationID: acc.OperationID,
+		Links: createLinks{Deployment: deploymentsPath + acc.DeploymentID, Operation: operationsPath + acc.OperationID},
 	})
 	return nil
 }
@@ -67,15 +78,52 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deleteDeployment(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("deployment_id")
-	opID, err := s.Service.Delete(r.Context(), keyFrom(r.Context()).OrgID, id)
+	idem, err := idempotency(r, nil)
 	if err != nil {
 		return err
 	}
+	acc, err := s.Service.Delete(r.Context(), keyFrom(r.Context()).OrgID, id, idem)
+	if err != nil {
+		return err
+	}
+	markReplay(w, acc)
 	writeData(w, http.StatusAccepted, deletedView{
-		OperationID: opID,
-		Links:       deleteLinks{Operation: operationsPath + opID, Deployment: deploymentsPath + id},
+		OperationID: acc.OperationID,
+		Links:       deleteLinks{Operation: operationsPath + acc.OperationID, Deployment: deploymentsPath + id},
 	})
 	return nil
+}
+
+// IdempotencyHeader names the client's retry key.
+const IdempotencyHeader = "Idempotency-Key"
+
+// idempotency reads the optional Idempotency-Key. The fingerprint binds the
+// key to this exact request: method, path and body.
+func idempotency(r *http.Request, body []byte) (*deployment.Idempotency, error) {
+	key := r.Header.Get(IdempotencyHeader)
+	if _, present := r.Header[IdempotencyHeader]; !present {
+		return nil, nil
+	}
+	if len(key) < 1 || len(key) > 255 {
+		return nil, errBadIdempotencyKey
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return nil, errBadIdempotencyKey
+		}
+	}
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h.Write(body)
+	return &deployment.Idempotency{Key: key, Fingerprint: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+var errBadIdempotencyKey = apierr.New(apierr.InvalidRequest, "Invalid Idempotency-Key. Must be 1 to 255 printable ASCII characters")
+
+func markReplay(w http.ResponseWriter, acc deployment.Accepted) {
+	if acc.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
 }
 
 func (s *Server) getOperation(w http.ResponseWriter, r *http.Request) error {
@@ -107,14 +155,23 @@ func intParam(v string, present bool, def, lo, hi int, msg string) (int, error) 
 	return n, nil
 }
 
-// DecodeCreate reads and validates a create body. Exported for fuzzing.
-func DecodeCreate(body io.Reader) (deployment.CreateInput, error) {
+// readBody reads at most MaxBodyBytes.
+func readBody(body io.Reader) ([]byte, error) {
 	raw, err := io.ReadAll(io.LimitReader(body, MaxBodyBytes+1))
 	if err != nil {
-		return deployment.CreateInput{}, apierr.New(apierr.InvalidRequest, "Could not read request body")
+		return nil, apierr.New(apierr.InvalidRequest, "Could not read request body")
 	}
 	if len(raw) > MaxBodyBytes {
-		return deployment.CreateInput{}, apierr.New(apierr.PayloadTooLarge, "Request body must not exceed 65536 bytes")
+		return nil, apierr.New(apierr.PayloadTooLarge, "Request body must not exceed 65536 bytes")
+	}
+	return raw, nil
+}
+
+// DecodeCreate reads and validates a create body. Exported for fuzzing.
+func DecodeCreate(body io.Reader) (deployment.CreateInput, error) {
+	raw, err := readBody(body)
+	if err != nil {
+		return deployment.CreateInput{}, err
 	}
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 {
@@ -151,10 +208,6 @@ func DecodeCreate(body io.Reader) (deployment.CreateInput, error) {
 		}
 	}
 	return in, nil
-}
-
-func decodeCreate(r *http.Request) (deployment.CreateInput, error) {
-	return DecodeCreate(r.Body)
 }
 
 // jsonString decodes raw into out if it is a JSON string.

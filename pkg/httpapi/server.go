@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,12 +15,14 @@ import (
 	"github.com/onvera/deployments/pkg/apierr"
 	"github.com/onvera/deployments/pkg/apikey"
 	"github.com/onvera/deployments/pkg/deployment"
+	"github.com/onvera/deployments/pkg/ratelimit"
 )
 
 // Server holds what the handlers need.
 type Server struct {
 	Service *deployment.Service
 	Auth    *apikey.Authenticator
+	Limiter *ratelimit.Limiter // per key; nil disables
 	Log     *slog.Logger
 }
 
@@ -70,11 +73,34 @@ func (s *Server) route(rt Route) http.Handler {
 				return apierr.InsufficientScopeFor(string(rt.Scope))
 			}
 			logAttrs(r.Context()).org = k.OrgID
+			if err := s.limit(w, k); err != nil {
+				return err
+			}
 			r = r.WithContext(context.WithValue(r.Context(), keyAPIKey, k))
 		}
 		return rt.handle(s, w, r)
 	})
 }
+
+// limit applies the key's rate limit and reports it in RateLimit headers.
+func (s *Server) limit(w http.ResponseWriter, k apikey.Key) error {
+	if s.Limiter == nil {
+		return nil
+	}
+	d := s.Limiter.Allow(k.Hash, time.Now())
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.Reset)))
+	if d.Allowed {
+		return nil
+	}
+	retry := ceilSeconds(d.RetryAfter)
+	h.Set("Retry-After", strconv.Itoa(retry))
+	return apierr.Errorf(apierr.RateLimited, "Rate limit exceeded. Retry after %d seconds", retry)
+}
+
+func ceilSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 // wrap gives every request an id, a structured access log line, panic
 // recovery and one place where errors become envelopes.

@@ -23,7 +23,7 @@ func TestSQSEventFixture(t *testing.T) {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
-	d, op, err := s.svc.Create(context.Background(), "org", deployment.CreateInput{AppType: deployment.Airflow})
+	acc, err := s.svc.Create(context.Background(), "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestSQSEventFixture(t *testing.T) {
 	if string(out) != `{"batchItemFailures":[]}` {
 		t.Fatalf("response %s", out)
 	}
-	if got, gotOp := s.state(t, "org", d.ID, op.ID); got.Status != deployment.Ready || gotOp.Status != deployment.OpSucceeded {
+	if got, gotOp := s.state(t, "org", acc.DeploymentID, acc.OperationID); got.Status != deployment.Ready || gotOp.Status != deployment.OpSucceeded {
 		t.Fatalf("%s %s", got.Status, gotOp.Status)
 	}
 }

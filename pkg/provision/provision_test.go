@@ -88,29 +88,30 @@ func (s setup) state(t *testing.T, org, depID, opID string) (deployment.Deployme
 func TestDuplicateAndReorderedDeliveries(t *testing.T) {
 	s := newSetup(t, nil)
 	ctx := context.Background()
-	d, create, err := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow})
+	acc, err := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	createTask := s.q.tasks[0]
 	s.deliver(t, false, createTask, createTask, createTask)
-	got, op := s.state(t, "org", d.ID, create.ID)
+	got, op := s.state(t, "org", acc.DeploymentID, acc.OperationID)
 	if got.Status != deployment.Ready || op.Status != deployment.OpSucceeded || got.URL == "" {
 		t.Fatalf("after create: %s %s", got.Status, op.Status)
 	}
-	delOpID, err := s.svc.Delete(ctx, "org", d.ID)
+	del, err := s.svc.Delete(ctx, "org", acc.DeploymentID, nil)
+	delOpID := del.OperationID
 	if err != nil {
 		t.Fatal(err)
 	}
 	deleteTask := s.q.tasks[len(s.q.tasks)-1]
 	// Stale create tasks arrive after, before and between the delete's copies.
 	s.deliver(t, false, createTask, deleteTask, createTask, deleteTask, deleteTask, createTask)
-	got, op = s.state(t, "org", d.ID, delOpID)
+	got, op = s.state(t, "org", acc.DeploymentID, delOpID)
 	if got.Status != deployment.Destroyed || op.Status != deployment.OpSucceeded || got.OperationID != "" {
 		t.Fatalf("after delete: %s %s op_id=%q", got.Status, op.Status, got.OperationID)
 	}
 	// Still the create operation's original outcome.
-	if _, cop := s.state(t, "org", d.ID, create.ID); cop.Status != deployment.OpSucceeded {
+	if _, cop := s.state(t, "org", acc.DeploymentID, acc.OperationID); cop.Status != deployment.OpSucceeded {
 		t.Fatalf("create op rewritten to %s", cop.Status)
 	}
 	if got.Version != 4 { // created, ready, destroying, destroyed: no extra moves
@@ -134,9 +135,9 @@ func TestFailures(t *testing.T) {
 	f := &failing{}
 	s := newSetup(t, f)
 	ctx := context.Background()
-	d, create, _ := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Superset, Name: "x"})
+	acc, _ := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Superset, Name: "x"}, nil)
 	s.deliver(t, false, s.q.tasks[0])
-	got, op := s.state(t, "org", d.ID, create.ID)
+	got, op := s.state(t, "org", acc.DeploymentID, acc.OperationID)
 	if got.Status != deployment.Failed || op.Status != deployment.OpFailed || op.Error == nil || op.Error.Code != "QUOTA_EXCEEDED" || op.CompletedAt.IsZero() {
 		t.Fatalf("permanent failure: %s %s %+v", got.Status, op.Status, op.Error)
 	}
@@ -144,7 +145,8 @@ func TestFailures(t *testing.T) {
 	// A failed deployment can be deleted; transient destroy errors are retried
 	// (reported as batch item failures) and, once the task is dead-lettered,
 	// the operation and deployment end failed instead of staying stuck.
-	delOp, err := s.svc.Delete(ctx, "org", d.ID)
+	del, err := s.svc.Delete(ctx, "org", acc.DeploymentID, nil)
+	delOp := del.OperationID
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestFailures(t *testing.T) {
 		t.Fatalf("transient error not reported for retry: %+v", resp)
 	}
 	s.deliver(t, true, task)
-	got, op = s.state(t, "org", d.ID, delOp)
+	got, op = s.state(t, "org", acc.DeploymentID, delOp)
 	if got.Status != deployment.Failed || op.Status != deployment.OpFailed || op.Error == nil || op.Error.Code != deployment.OpErrRetriesExhausted {
 		t.Fatalf("dead letter: %s %s %+v", got.Status, op.Status, op.Error)
 	}
@@ -183,7 +185,7 @@ func TestMalformedMessagesAreDropped(t *testing.T) {
 func TestReconcilerFindsLostTasks(t *testing.T) {
 	s := newSetup(t, nil)
 	ctx := context.Background()
-	d, create, _ := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow})
+	acc, _ := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
 	s.q.tasks = nil // the send was lost
 	if n, _ := s.prov.Reconcile(ctx); n != 0 {
 		t.Fatalf("re-enqueued before it was overdue: %d", n)
@@ -198,7 +200,7 @@ func TestReconcilerFindsLostTasks(t *testing.T) {
 		t.Fatalf("re-enqueued again before its new deadline: %d", n)
 	}
 	s.deliver(t, false, s.q.tasks[0])
-	if got, op := s.state(t, "org", d.ID, create.ID); got.Status != deployment.Ready || op.Status != deployment.OpSucceeded {
+	if got, op := s.state(t, "org", acc.DeploymentID, acc.OperationID); got.Status != deployment.Ready || op.Status != deployment.OpSucceeded {
 		t.Fatalf("after reconcile: %s %s", got.Status, op.Status)
 	}
 	s.prov.Now = func() time.Time { return now.Add(time.Hour) }
@@ -216,17 +218,17 @@ func TestSimulatedDelayRedelivers(t *testing.T) {
 	s.prov.Driver = provision.Simulated{Delay: 3 * time.Second, BaseDomain: "example.test", Now: clock}
 	s.prov.Now = clock
 	ctx := context.Background()
-	d, create, _ := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow})
+	acc, _ := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
 	s.deliver(t, false, s.q.tasks[0])
 	if len(s.q.tasks) != 2 {
 		t.Fatalf("expected a re-check task, have %d tasks", len(s.q.tasks))
 	}
-	if got, op := s.state(t, "org", d.ID, create.ID); got.Status != deployment.Provisioning || op.Status != deployment.OpRunning {
+	if got, op := s.state(t, "org", acc.DeploymentID, acc.OperationID); got.Status != deployment.Provisioning || op.Status != deployment.OpRunning {
 		t.Fatalf("mid-way: %s %s", got.Status, op.Status)
 	}
 	now = now.Add(3 * time.Second)
 	s.deliver(t, false, s.q.tasks[1])
-	if got, op := s.state(t, "org", d.ID, create.ID); got.Status != deployment.Ready || op.Status != deployment.OpSucceeded || got.URL != deployment.URLFor(d, "example.test") {
+	if got, op := s.state(t, "org", acc.DeploymentID, acc.OperationID); got.Status != deployment.Ready || op.Status != deployment.OpSucceeded || got.URL != deployment.URLFor(got, "example.test") {
 		t.Fatalf("after delay: %s %s %s", got.Status, op.Status, got.URL)
 	}
 }

@@ -167,6 +167,7 @@ func Config(t testing.TB, awsCfg aws.Config) config.Config {
 	cfg.Table = fmt.Sprintf("t%d-%d-%s", os.Getpid()%100000, seq.Add(1), name)
 	cfg.ProvisionDelay = 0
 	cfg.StaleAfter = 5 * time.Second
+	cfg.RateLimit = 0 // tests hammer one key; TestRateLimit turns it on
 	if err := localgw.Setup(context.Background(), awsCfg, &cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,137 @@
+package httpapi_test
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/onvera/deployments/pkg/config"
+	"github.com/onvera/deployments/pkg/testenv"
+)
+
+func (c *api) doIdem(method, path, key, idem, body string) resp {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	req.Header.Set("X-API-Key", key)
+	req.Header.Set("Idempotency-Key", idem)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := resp{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	return r
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	c := newAPI(t, time.Hour)
+	key := c.key("org_a")
+	body := `{"app_type":"airflow","name":"retry-safe"}`
+	first := c.doIdem("POST", "/api/v1/deployments", key, "create-1", body)
+	again := c.doIdem("POST", "/api/v1/deployments", key, "create-1", body)
+	if first.Status != 202 || again.Status != 202 || first.Raw != again.Raw || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay differs:\n%d %s\n%d %s", first.Status, first.Raw, again.Status, again.Raw)
+	}
+	if l := c.do("GET", "/api/v1/deployments", key, ""); !strings.Contains(l.Raw, `"total":1`) {
+		t.Fatalf("a replay created a second deployment: %s", l.Raw)
+	}
+	r := c.doIdem("POST", "/api/v1/deployments", key, "create-1", `{"app_type":"superset"}`)
+	if r.Status != 422 || !strings.Contains(r.Raw, `"IDEMPOTENCY_KEY_REUSED"`) {
+		t.Fatalf("different body: %d %s", r.Status, r.Raw)
+	}
+	// Keys are per organization: another organization's same key is a new request.
+	other := c.key("org_b")
+	if r := c.doIdem("POST", "/api/v1/deployments", other, "create-1", body); r.Status != 202 || r.Raw == first.Raw {
+		t.Fatalf("cross-organization replay: %d %s", r.Status, r.Raw)
+	}
+	// A refused request does not burn the key.
+	if r := c.doIdem("POST", "/api/v1/deployments", key, "create-2", `{"app_type":"kafka"}`); r.Status != 400 {
+		t.Fatalf("bad body: %d", r.Status)
+	}
+	if r := c.doIdem("POST", "/api/v1/deployments", key, "create-2", `{"app_type":"kafka"}`); r.Status != 400 {
+		t.Fatalf("bad body retried: %d %s", r.Status, r.Raw)
+	}
+	for _, bad := range []string{"", strings.Repeat("k", 256), "tab\tkey"} {
+		if r := c.doIdem("POST", "/api/v1/deployments", key, bad, body); r.Status != 400 || !strings.Contains(r.Raw, "Idempotency-Key") {
+			t.Fatalf("key %q: %d %s", bad, r.Status, r.Raw)
+		}
+	}
+
+	// Delete: replays return the same operation; the same key on another path is a reuse.
+	depID := first.Raw[strings.Index(first.Raw, `"deployment_id":"`)+17:][:36]
+	d1 := c.doIdem("DELETE", "/api/v1/deployments/"+depID, key, "delete-1", "")
+	d2 := c.doIdem("DELETE", "/api/v1/deployments/"+depID, key, "delete-1", "")
+	if d1.Status != 202 || d1.Raw != d2.Raw {
+		t.Fatalf("delete replay: %s / %s", d1.Raw, d2.Raw)
+	}
+	if r := c.doIdem("DELETE", "/api/v1/deployments/550e8400-e29b-41d4-a716-446655440000", key, "delete-1", ""); r.Status != 422 {
+		t.Fatalf("delete key reused on another deployment: %d %s", r.Status, r.Raw)
+	}
+	if r := c.doIdem("DELETE", "/api/v1/deployments/550e8400-e29b-41d4-a716-446655440000", key, "delete-404", ""); r.Status != 404 {
+		t.Fatalf("unknown deployment: %d", r.Status)
+	}
+}
+
+// TestIdempotencyConcurrent: simultaneous duplicates create exactly one
+// deployment; each gets either the original result or a 409 to retry.
+func TestIdempotencyConcurrent(t *testing.T) {
+	c := newAPI(t, time.Hour)
+	key := c.key("org_a")
+	const n = 10
+	out := make([]resp, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			out[i] = c.doIdem("POST", "/api/v1/deployments", key, "same", `{"app_type":"superset"}`)
+		})
+	}
+	wg.Wait()
+	var body string
+	for _, r := range out {
+		switch r.Status {
+		case 202:
+			if body != "" && r.Raw != body {
+				t.Fatalf("two different results for one key:\n%s\n%s", body, r.Raw)
+			}
+			body = r.Raw
+		case 409:
+			if !strings.Contains(r.Raw, `"CONFLICT"`) {
+				t.Fatalf("409 body %s", r.Raw)
+			}
+		default:
+			t.Fatalf("status %d: %s", r.Status, r.Raw)
+		}
+	}
+	if l := c.do("GET", "/api/v1/deployments", key, ""); !strings.Contains(l.Raw, `"total":1`) {
+		t.Fatalf("duplicates created: %s", l.Raw)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	a := testenv.App(t, func(c *config.Config) { c.RateLimit, c.RateBurst = 1, 3 })
+	c := &api{t: t, base: testenv.Gateway(t, a), app: a}
+	key, other := c.key("org_a"), c.key("org_a")
+	for i := range 3 {
+		r := c.do("GET", "/api/v1/deployments", key, "")
+		if r.Status != 200 || r.Header.Get("RateLimit-Limit") != "3" || r.Header.Get("RateLimit-Remaining") != strconv.Itoa(2-i) {
+			t.Fatalf("request %d: %d %v", i, r.Status, r.Header)
+		}
+	}
+	r := c.do("GET", "/api/v1/deployments", key, "")
+	wantError(t, r, 429, "RATE_LIMITED", "Rate limit exceeded. Retry after 1 seconds")
+	if r.Header.Get("Retry-After") != "1" {
+		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
+	}
+	if r := c.do("GET", "/api/v1/deployments", other, ""); r.Status != 200 {
+		t.Fatalf("another key was limited: %d", r.Status)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if r := c.do("GET", "/api/v1/deployments", key, ""); r.Status != 200 {
+		t.Fatalf("not refilled: %d", r.Status)
+	}
+}
