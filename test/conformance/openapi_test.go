@@ -178,8 +178,22 @@ func TestResponsesConform(t *testing.T) {
 	created := v.do(call{method: "POST", path: "/api/v1/deployments", key: full, body: `{"app_type":"airflow","name":"Conformance"}`, want: 202})
 	id, opID := dataString(t, created, "deployment_id"), dataString(t, created, "operation_id")
 	v.do(call{method: "POST", path: "/api/v1/deployments", key: full, body: `{"app_type":"superset"}`, want: 202})
-	v.do(call{method: "POST", path: "/api/v1/deployments", key: full, body: `{"app_type":"superset","name":null}`,
+	// Idempotency-Key: a replay answers the original, a different body is 422, a bad key 400.
+	first := v.do(call{method: "POST", path: "/api/v1/deployments", key: full, body: `{"app_type":"superset","name":null}`,
 		header: map[string]string{"Idempotency-Key": "conformance-1"}, want: 202})
+	again := v.do(call{method: "POST", path: "/api/v1/deployments", key: full, body: `{"app_type":"superset","name":null}`,
+		header: map[string]string{"Idempotency-Key": "conformance-1"}, want: 202})
+	if dataString(t, first, "operation_id") != dataString(t, again, "operation_id") {
+		t.Errorf("replayed create started another operation: %v then %v", first, again)
+	}
+	v.do(call{method: "POST", path: "/api/v1/deployments", key: full, body: `{"app_type":"airflow"}`,
+		header: map[string]string{"Idempotency-Key": "conformance-1"}, want: 422})
+	v.do(call{method: "POST", path: "/api/v1/deployments", key: full, body: `{"app_type":"airflow"}`,
+		header: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, want: 400})
+	v.do(call{method: "DELETE", path: "/api/v1/deployments/" + unknownID, key: full,
+		header: map[string]string{"Idempotency-Key": "conformance-1"}, want: 422})
+	v.do(call{method: "DELETE", path: "/api/v1/deployments/" + unknownID, key: full,
+		header: map[string]string{"Idempotency-Key": "caf\u00e9"}, want: 400})
 	for _, bad := range []string{`{"app_type":"mysql"}`, `{`, `[]`, `{"app_type":"airflow","extra":1}`,
 		`{"app_type":"airflow","name":""}`, `{"app_type":"airflow","name":"` + strings.Repeat("n", 101) + `"}`, ` `} {
 		v.do(call{method: "POST", path: "/api/v1/deployments", key: full, body: bad, want: 400})
@@ -261,23 +275,33 @@ func TestResponsesConform(t *testing.T) {
 		if msg, _ := body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "Request ID: ") || strings.Contains(msg, "no-such-table") {
 			t.Errorf("%s %s: 500 message %q should carry the request id and no internals", c.method, c.path, msg)
 		}
-		for op, st := range bv.seen {
-			if v.seen[op] == nil {
-				v.seen[op] = map[int]bool{}
-			}
-			for s := range st {
-				v.seen[op][s] = true
-			}
-		}
 	}
+	merge(v, bv)
+
+	// 429: a key with a bucket of one request.
+	limited := start(t, func(c *config.Config) { c.RateLimit, c.RateBurst = 0.001, 1 })
+	lv := newValidator(t, limited.base)
+	lk := limited.key(t, "org_limited", apikey.AllScopes...)
+	for _, c := range []call{
+		{method: "GET", path: "/api/v1/deployments", want: 200},
+		{method: "GET", path: "/api/v1/deployments", want: 429},
+		{method: "POST", path: "/api/v1/deployments", body: `{"app_type":"airflow"}`, want: 429},
+		{method: "GET", path: "/api/v1/deployments/" + unknownID, want: 429},
+		{method: "DELETE", path: "/api/v1/deployments/" + unknownID, want: 429},
+		{method: "GET", path: "/api/v1/operations/" + unknownOp, want: 429},
+	} {
+		c.key = lk
+		lv.do(c)
+	}
+	merge(v, lv)
 
 	// Every route was exercised, and with the statuses we mean to cover.
 	want := map[string][]int{
-		"create-deployment": {202, 400, 401, 403, 413, 500},
-		"list-deployments":  {200, 400, 401, 403, 500},
-		"get-deployment":    {200, 401, 403, 404, 500},
-		"delete-deployment": {202, 401, 403, 404, 409, 500},
-		"get-operation":     {200, 401, 403, 404, 500},
+		"create-deployment": {202, 400, 401, 403, 413, 422, 429, 500},
+		"list-deployments":  {200, 400, 401, 403, 429, 500},
+		"get-deployment":    {200, 401, 403, 404, 429, 500},
+		"delete-deployment": {202, 400, 401, 403, 404, 409, 422, 429, 500},
+		"get-operation":     {200, 401, 403, 404, 429, 500},
 		"get-openapi":       {200},
 		"NotFound":          {404},
 		"MethodNotAllowed":  {405},
@@ -292,6 +316,18 @@ func TestResponsesConform(t *testing.T) {
 			if !v.seen[op][s] {
 				t.Errorf("%s: status %d never validated", op, s)
 			}
+		}
+	}
+}
+
+// merge adds the statuses another validator saw to v's.
+func merge(v, other *validator) {
+	for op, st := range other.seen {
+		if v.seen[op] == nil {
+			v.seen[op] = map[int]bool{}
+		}
+		for s := range st {
+			v.seen[op][s] = true
 		}
 	}
 }
