@@ -4,6 +4,8 @@ SHELL := /bin/bash
 VENV := .venv
 MINISTACK_VERSION := 1.5.33
 STAMP := $(VENV)/.ministack-$(MINISTACK_VERSION)
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS := $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
 # Local credentials and region only for the local targets; deploy uses yours.
 LOCAL_ENV := AWS_REGION=$${AWS_REGION:-us-east-1} AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test}
 FUNCTIONS := $(notdir $(wildcard functions/*))
@@ -25,8 +27,19 @@ run: venv deps
 	./localstack/run-local.sh
 
 ## test: vet, unit and integration tests (the harness starts its own MiniStack)
-test: venv deps vet
+test: venv deps vet $(SCHEMATHESIS)
 	$(LOCAL_ENV) go test -count=1 -timeout 20m ./...
+
+# OpenAPI conformance: schemathesis fuzzes a live gateway from the served
+# document (test/conformance, also part of `make test`).
+$(SCHEMATHESIS): $(STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+	touch $@
+
+.PHONY: conformance
+## conformance: openapi.yaml against a live gateway: kin-openapi, the CLI binary, schemathesis
+conformance: venv deps $(SCHEMATHESIS)
+	$(LOCAL_ENV) go test -count=1 -timeout 20m -v ./test/conformance/
 
 vet:
 	go vet ./...
