@@ -27,8 +27,9 @@ run: venv deps
 	./localstack/run-local.sh
 
 ## test: vet, unit and integration tests (the harness starts its own MiniStack)
-test: venv deps vet $(SCHEMATHESIS)
+test: venv deps vet $(SCHEMATHESIS) cfn-lint-install
 	$(LOCAL_ENV) go test -count=1 -timeout 20m ./...
+	$(MAKE) test-e2e-cdk
 
 # OpenAPI conformance: schemathesis fuzzes a live gateway from the served
 # document (test/conformance, also part of `make test`).
