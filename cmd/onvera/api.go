@@ -106,6 +106,11 @@ func (c *apiCmd) parse(args []string, positional ...string) ([]string, error) {
 		}
 		return nil, fmt.Errorf("%w: %s needs %s", errUsage, c.name, strings.Join(positional, " "))
 	}
+	for i, p := range pos {
+		if strings.TrimSpace(p) == "" {
+			return nil, fmt.Errorf("%w: %s needs %s, got an empty value", errUsage, c.name, positional[i])
+		}
+	}
 	if *c.output != "table" && *c.output != "json" {
 		return nil, fmt.Errorf("%w: -o must be table or json, not %q", errUsage, *c.output)
 	}
