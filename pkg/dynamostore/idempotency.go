@@ -78,6 +78,8 @@ func (st *Store) ClaimIdempotency(ctx context.Context, c deployment.Claim, finge
 			continue // expired and removed meanwhile: claim again
 		}
 		switch {
+		case prior.Token == c.Token:
+			return nil, nil // our own claim, applied but its response lost
 		case prior.Fingerprint != fingerprint:
 			return nil, apierr.New(apierr.IdempotencyKeyReused,
 				"Idempotency-Key was already used with a different request; use a new key for a new request")

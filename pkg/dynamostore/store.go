@@ -231,6 +231,12 @@ func (st *Store) CreateDeployment(ctx context.Context, d *deployment.Deployment,
 		}
 		_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err = conflict(err); errors.Is(err, deployment.ErrConflict) {
+			// Either another create took this number, or our own transaction
+			// was applied and only its response was lost: then the retry's
+			// condition fails on our own write. Tell the two apart.
+			if mine, gerr := st.get(ctx, orgPK(d.OrgID), depSK(d.ID), &depRecord{}); gerr == nil && mine {
+				return nil
+			}
 			continue
 		}
 		return err

@@ -48,47 +48,88 @@ func Start() (stop func(), err error) {
 	if ep := os.Getenv("AWS_ENDPOINT_URL"); ep != "" {
 		return func() {}, waitHealthy(ep, 5*time.Second)
 	}
+	e := &Emulator{}
+	if err := e.Start(); err != nil {
+		return nil, err
+	}
+	os.Setenv("AWS_ENDPOINT_URL", e.URL())
+	return e.Close, nil
+}
+
+// Emulator is one MiniStack process. With StateDir set it persists its state
+// on a graceful stop and reloads it on start, so a test can restart it.
+type Emulator struct {
+	Port     int    // chosen on first Start when zero
+	StateDir string // enables persistence
+	cmd      *exec.Cmd
+	logf     *os.File
+}
+
+// URL is the emulator's endpoint.
+func (e *Emulator) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", e.Port) }
+
+// Start launches MiniStack from the project virtualenv and waits until it is healthy.
+func (e *Emulator) Start() error {
 	root, err := moduleRoot()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	py := filepath.Join(root, ".venv", "bin", "python")
 	if _, err := os.Stat(py); err != nil {
-		return nil, fmt.Errorf("no MiniStack: %s missing; run `make test` (it installs MiniStack) or set AWS_ENDPOINT_URL", py)
+		return fmt.Errorf("no MiniStack: %s missing; run `make test` (it installs MiniStack) or set AWS_ENDPOINT_URL", py)
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	if e.Port == 0 {
+		if e.Port, err = freePort(); err != nil {
+			return err
+		}
 	}
-	ep := fmt.Sprintf("http://127.0.0.1:%d", port)
 	cmd := exec.Command(py, "-m", "ministack")
 	cmd.Env = append(os.Environ(),
-		fmt.Sprintf("GATEWAY_PORT=%d", port), "BIND_HOST=127.0.0.1", "IOT_MTLS_ENABLED=0",
-		"AWS_ENDPOINT_URL="+ep, "LOG_LEVEL=WARNING", "SFTP_ENABLED=0")
-	logf, _ := os.CreateTemp("", "ministack-test-*.log")
-	cmd.Stdout, cmd.Stderr = logf, logf
+		fmt.Sprintf("GATEWAY_PORT=%d", e.Port), "BIND_HOST=127.0.0.1", "IOT_MTLS_ENABLED=0",
+		"AWS_ENDPOINT_URL="+e.URL(), "LOG_LEVEL=WARNING", "SFTP_ENABLED=0")
+	if e.StateDir != "" {
+		cmd.Env = append(cmd.Env, "PERSIST_STATE=1", "STATE_DIR="+e.StateDir)
+	}
+	if e.logf == nil {
+		e.logf, _ = os.CreateTemp("", "ministack-test-*.log")
+	}
+	cmd.Stdout, cmd.Stderr = e.logf, e.logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	stop = func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}
-		_ = logf.Close()
-		_ = os.Remove(logf.Name())
+	e.cmd = cmd
+	if err := waitHealthy(e.URL(), 30*time.Second); err != nil {
+		e.Stop()
+		return err
 	}
-	if err := waitHealthy(ep, 30*time.Second); err != nil {
-		stop()
-		return nil, err
+	return nil
+}
+
+// Stop ends the process gracefully (so persistence saves), then forcibly.
+func (e *Emulator) Stop() {
+	if e.cmd == nil {
+		return
 	}
-	os.Setenv("AWS_ENDPOINT_URL", ep)
-	return stop, nil
+	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = e.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	e.cmd = nil
+}
+
+// Close stops the emulator and removes its log.
+func (e *Emulator) Close() {
+	e.Stop()
+	if e.logf != nil {
+		e.logf.Close()
+		os.Remove(e.logf.Name())
+	}
 }
 
 func setDefault(k, v string) {

@@ -1,0 +1,288 @@
+package faults_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/onvera/deployments/pkg/apikey"
+	"github.com/onvera/deployments/pkg/app"
+	"github.com/onvera/deployments/pkg/deployment"
+	"github.com/onvera/deployments/pkg/dynamostore"
+	"github.com/onvera/deployments/pkg/faults"
+	"github.com/onvera/deployments/pkg/localgw"
+	"github.com/onvera/deployments/pkg/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// client is an API client that retries like a careful integrator: the same
+// Idempotency-Key on 5xx, 409 and transport errors.
+type client struct {
+	base, key string
+	http      *http.Client
+}
+
+type accepted struct {
+	depID, opID string
+	kind        deployment.OpType
+}
+
+func (c *client) call(method, path, idem, body string) (int, map[string]string) {
+	var last string
+	for attempt := 0; ; attempt++ {
+		req, _ := http.NewRequest(method, c.base+path, strings.NewReader(body))
+		req.Header.Set("X-API-Key", c.key)
+		req.Header.Set("Idempotency-Key", idem)
+		res, err := c.http.Do(req)
+		status := 0
+		var out struct {
+			Data map[string]any `json:"data"`
+		}
+		if err == nil {
+			raw, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			status = res.StatusCode
+			_ = json.Unmarshal(raw, &out)
+			last = string(raw)
+		}
+		if (status == 0 || status >= 500 || status == 409 && strings.HasPrefix(path, "/api/v1/deployments") && method == "POST") && attempt < 60 {
+			// Patient enough to outlast an abandoned claim's lease (30 s).
+			time.Sleep(min(time.Duration(50*(attempt+1))*time.Millisecond, time.Second))
+			continue
+		}
+		ids := map[string]string{"last": last}
+		for k, v := range out.Data {
+			if s, ok := v.(string); ok {
+				ids[k] = s
+			}
+		}
+		return status, ids
+	}
+}
+
+// run drives a mixed workload and returns what the API accepted.
+func run(t *testing.T, c *client, creates int, deleteEvery int, concurrency int) []accepted {
+	var mu sync.Mutex
+	var out []accepted
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, concurrency)
+	for i := range creates {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			apps := []string{"airflow", "superset"}
+			status, ids := c.call("POST", "/api/v1/deployments", fmt.Sprintf("create-%d", i), fmt.Sprintf(`{"app_type":%q}`, apps[i%2]))
+			if status != 202 {
+				t.Logf("create %d refused: %d %s", i, status, ids["last"])
+				return
+			}
+			mu.Lock()
+			out = append(out, accepted{ids["deployment_id"], ids["operation_id"], deployment.OpCreate})
+			mu.Unlock()
+			if i%deleteEvery != 0 {
+				return
+			}
+			if i%(2*deleteEvery) == 0 {
+				time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond) // some while provisioning, some after
+			}
+			status, dids := c.call("DELETE", "/api/v1/deployments/"+ids["deployment_id"], fmt.Sprintf("delete-%d", i), "")
+			if status != 202 {
+				t.Logf("delete %d refused: %d %s", i, status, dids["last"])
+			}
+			if status == 202 {
+				mu.Lock()
+				out = append(out, accepted{ids["deployment_id"], dids["operation_id"], deployment.OpDelete})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// verify waits until every accepted operation is terminal and checks each
+// deployment's end state against its operations, reading through a clean store.
+func verify(t *testing.T, st *dynamostore.Store, org string, acc []accepted, within time.Duration) (stuck int) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(within)
+	pending := map[string]accepted{}
+	for _, a := range acc {
+		pending[a.opID] = a
+	}
+	for len(pending) > 0 && time.Now().Before(deadline) {
+		for id, a := range pending {
+			op, err := st.GetOperation(ctx, org, id)
+			if err != nil {
+				t.Fatalf("accepted operation %s lost: %v", id, err)
+			}
+			if op.Status.Terminal() {
+				delete(pending, id)
+			}
+			_ = a
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for id := range pending {
+		op, _ := st.GetOperation(ctx, org, id)
+		t.Errorf("operation %s stuck in %s", id, op.Status)
+	}
+	byDep := map[string][]accepted{}
+	for _, a := range acc {
+		byDep[a.depID] = append(byDep[a.depID], a)
+	}
+	for depID, ops := range byDep {
+		d, err := st.GetDeployment(ctx, org, depID)
+		if err != nil {
+			t.Fatalf("accepted deployment %s lost: %v", depID, err)
+		}
+		var create, del *deployment.Operation
+		for _, a := range ops {
+			op, _ := st.GetOperation(ctx, org, a.opID)
+			if a.kind == deployment.OpCreate {
+				create = &op
+			} else {
+				del = &op
+			}
+		}
+		// Versions count every status write, so a deployment that moved more
+		// often than its lifecycle allows (backwards, or twice) shows up here.
+		var wantStatus deployment.Status
+		var wantVersion int64
+		switch {
+		case del == nil && create.Status == deployment.OpSucceeded:
+			wantStatus, wantVersion = deployment.Ready, 2
+		case del == nil:
+			wantStatus, wantVersion = deployment.Failed, 2
+		case del.Status == deployment.OpSucceeded && create.Status == deployment.OpSucceeded:
+			wantStatus, wantVersion = deployment.Destroyed, 4
+		case del.Status == deployment.OpSucceeded && create.Error != nil && create.Error.Code == deployment.OpErrCancelled:
+			wantStatus, wantVersion = deployment.Destroyed, 3
+		default:
+			wantStatus, wantVersion = deployment.Failed, 0
+		}
+		if d.Status != wantStatus || (wantVersion != 0 && d.Version != wantVersion) || d.OperationID != "" {
+			t.Errorf("deployment %s: status %s version %d op %q; create %s %+v, delete %+v; want %s v%d",
+				depID, d.Status, d.Version, d.OperationID, create.Status, create.Error, del, wantStatus, wantVersion)
+		}
+	}
+	return len(pending)
+}
+
+func gateway(t *testing.T, a *app.App) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = (&localgw.Gateway{App: a, Listener: l, Workers: 2, Reconcile: time.Second}).Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return "http://" + l.Addr().String()
+}
+
+func quietLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// TestFaultInjection: 20% of all DynamoDB and SQS calls, from the API and
+// the provisioner alike, fail; every accepted request still ends terminal
+// and consistent.
+func TestFaultInjection(t *testing.T) {
+	clean := testenv.AWSConfig(t)
+	cfg := testenv.Config(t, clean)
+	cfg.StaleAfter = 2 * time.Second
+	faulty := clean.Copy()
+	inj := faults.Wrap(&faulty, 0.20, 7)
+	a, err := app.Build(cfg, faulty, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inj.Enable(false)
+	secret, _, err := apikey.Mint(context.Background(), a.Store, "org_chaos", apikey.AllScopes, apikey.PrefixTest, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inj.Enable(true)
+	c := &client{base: gateway(t, a), key: secret, http: &http.Client{Timeout: 30 * time.Second}}
+	acc := run(t, c, 220, 2, 6)
+	inj.Enable(true)
+	cleanStore := dynamostore.New(dynamodbClient(clean), cfg.Table)
+	stuck := verify(t, cleanStore, "org_chaos", acc, 3*time.Minute)
+	calls, injected := inj.Counts()
+	creates, deletes := 0, 0
+	for _, x := range acc {
+		if x.kind == deployment.OpCreate {
+			creates++
+		} else {
+			deletes++
+		}
+	}
+	total := 0
+	for _, v := range injected {
+		total += v
+	}
+	t.Logf("fault injection: %d accepted operations (%d creates, %d deletes); %d AWS calls, %d faults injected %v; lost 0, stuck %d",
+		len(acc), creates, deletes, calls, total, injected, stuck)
+	if len(acc) < 300 {
+		t.Fatalf("only %d operations accepted; the workload must exercise at least 300", len(acc))
+	}
+	if total < calls/10 {
+		t.Fatalf("only %d faults in %d calls", total, calls)
+	}
+}
+
+// TestEmulatorRestart: the emulator goes away in the middle of a run and
+// comes back; every accepted request still ends terminal and consistent.
+func TestEmulatorRestart(t *testing.T) {
+	emu := &testenv.Emulator{StateDir: t.TempDir()}
+	if err := emu.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	awsCfg := testenv.AWSConfig(t)
+	awsCfg.BaseEndpoint = aws.String(emu.URL())
+	cfg := testenv.Config(t, awsCfg)
+	cfg.StaleAfter = 2 * time.Second
+	cfg.ProvisionDelay = 1500 * time.Millisecond
+	a, err := app.Build(cfg, awsCfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, _ := apikey.Mint(context.Background(), a.Store, "org_restart", apikey.AllScopes, apikey.PrefixTest, time.Now())
+	c := &client{base: gateway(t, a), key: secret, http: &http.Client{Timeout: 10 * time.Second}}
+
+	var acc []accepted
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Go(func() { acc = run(t, c, 80, 4, 2); t.Logf("workload finished after %s", time.Since(start).Round(time.Millisecond)) })
+	time.Sleep(1500 * time.Millisecond)
+	emu.Stop()
+	t.Log("emulator stopped mid-run")
+	time.Sleep(3 * time.Second)
+	if err := emu.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("emulator restarted")
+	wg.Wait()
+	stuck := verify(t, a.Store, "org_restart", acc, 2*time.Minute)
+	t.Logf("emulator restart: %d accepted operations; lost 0, stuck %d", len(acc), stuck)
+	if len(acc) < 80 {
+		t.Fatalf("only %d operations accepted", len(acc))
+	}
+}
+
