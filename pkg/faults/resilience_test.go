@@ -269,7 +269,10 @@ func TestEmulatorRestart(t *testing.T) {
 	var acc []accepted
 	var wg sync.WaitGroup
 	start := time.Now()
-	wg.Go(func() { acc = run(t, c, 80, 4, 2); t.Logf("workload finished after %s", time.Since(start).Round(time.Millisecond)) })
+	wg.Go(func() {
+		acc = run(t, c, 80, 4, 2)
+		t.Logf("workload finished after %s", time.Since(start).Round(time.Millisecond))
+	})
 	time.Sleep(1500 * time.Millisecond)
 	emu.Stop()
 	t.Log("emulator stopped mid-run")
@@ -285,4 +288,3 @@ func TestEmulatorRestart(t *testing.T) {
 		t.Fatalf("only %d operations accepted", len(acc))
 	}
 }
-
