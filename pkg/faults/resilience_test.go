@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,7 +19,6 @@ import (
 	"github.com/onvera/deployments/pkg/deployment"
 	"github.com/onvera/deployments/pkg/dynamostore"
 	"github.com/onvera/deployments/pkg/faults"
-	"github.com/onvera/deployments/pkg/localgw"
 	"github.com/onvera/deployments/pkg/testenv"
 )
 
@@ -180,21 +178,6 @@ func verify(t *testing.T, st *dynamostore.Store, org string, acc []accepted, wit
 	return len(pending)
 }
 
-func gateway(t *testing.T, a *app.App) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = (&localgw.Gateway{App: a, Listener: l, Workers: 2, Reconcile: time.Second}).Run(ctx)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + l.Addr().String()
-}
-
 func quietLog() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
@@ -218,7 +201,7 @@ func TestFaultInjection(t *testing.T) {
 		t.Fatal(err)
 	}
 	inj.Enable(true)
-	c := &client{base: gateway(t, a), key: secret, http: &http.Client{Timeout: 30 * time.Second}}
+	c := &client{base: testenv.Gateway(t, a), key: secret, http: &http.Client{Timeout: 30 * time.Second}}
 	acc := run(t, c, 220, 2, 6)
 	inj.Enable(true)
 	cleanStore := dynamostore.New(dynamodbClient(clean), cfg.Table)
@@ -264,7 +247,7 @@ func TestEmulatorRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret, _, _ := apikey.Mint(context.Background(), a.Store, "org_restart", apikey.AllScopes, apikey.PrefixTest, time.Now())
-	c := &client{base: gateway(t, a), key: secret, http: &http.Client{Timeout: 10 * time.Second}}
+	c := &client{base: testenv.Gateway(t, a), key: secret, http: &http.Client{Timeout: 10 * time.Second}}
 
 	var acc []accepted
 	var wg sync.WaitGroup

@@ -54,6 +54,13 @@ func (c *api) key(org string, scopes ...apikey.Scope) string {
 
 func (c *api) do(method, path, key string, body string) resp {
 	c.t.Helper()
+	return c.doWith(method, path, key, body, nil)
+}
+
+// doWith sends a request and checks what every response must have: a JSON
+// object body, a JSON content type and a request id.
+func (c *api) doWith(method, path, key, body string, extra http.Header) resp {
+	c.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -64,6 +71,9 @@ func (c *api) do(method, path, key string, body string) resp {
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range extra {
+		req.Header[k] = v
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

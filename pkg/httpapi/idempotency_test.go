@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,17 +14,7 @@ import (
 
 func (c *api) doIdem(method, path, key, idem, body string) resp {
 	c.t.Helper()
-	req, _ := http.NewRequest(method, c.base+path, strings.NewReader(body))
-	req.Header.Set("X-API-Key", key)
-	req.Header.Set("Idempotency-Key", idem)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := resp{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	return r
+	return c.doWith(method, path, key, body, http.Header{"Idempotency-Key": {idem}})
 }
 
 func TestIdempotencyKey(t *testing.T) {
