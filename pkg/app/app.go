@@ -80,7 +80,7 @@ func Build(cfg config.Config, awsCfg aws.Config, log *slog.Logger) (*App, error)
 	}
 	a.Provisioner = &provision.Provisioner{
 		Store: a.Store, Queue: q, Driver: driver, BaseDomain: cfg.BaseDomain,
-		StaleAfter: cfg.StaleAfter, DLQARN: cfg.DLQARN, Log: log,
+		StaleAfter: cfg.StaleAfter, DLQARN: cfg.DLQARN, Retry: q, Log: log,
 	}
 	return a, nil
 }

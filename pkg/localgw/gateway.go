@@ -71,6 +71,7 @@ func (g *Gateway) poll(ctx context.Context, url, arn string) {
 	for ctx.Err() == nil {
 		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
 		if err != nil {
 			if ctx.Err() == nil {
@@ -88,7 +89,7 @@ func (g *Gateway) poll(ctx context.Context, url, arn string) {
 		for _, m := range out.Messages {
 			ev.Records = append(ev.Records, events.SQSMessage{
 				MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
-				Body: aws.ToString(m.Body), EventSource: "aws:sqs", EventSourceARN: arn,
+				Body: aws.ToString(m.Body), EventSource: "aws:sqs", EventSourceARN: arn, Attributes: m.Attributes,
 			})
 		}
 		resp, _ := g.App.Provisioner.HandleSQS(ctx, ev)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -33,6 +34,11 @@ type Driver interface {
 	Destroy(ctx context.Context, d deployment.Deployment, op deployment.Operation) (Result, error)
 }
 
+// Retrier delays the redelivery of a failed message.
+type Retrier interface {
+	Backoff(ctx context.Context, receiptHandle string, receives int) error
+}
+
 // Provisioner handles tasks.
 type Provisioner struct {
 	Store      deployment.Store
@@ -41,6 +47,7 @@ type Provisioner struct {
 	BaseDomain string
 	StaleAfter time.Duration // how overdue an operation's next check may be before the reconciler steps in
 	DLQARN     string        // records from this queue have exhausted their retries
+	Retry      Retrier       // optional: backs off redeliveries of failed records
 	Log        *slog.Logger
 	Now        func() time.Time
 }
@@ -76,6 +83,13 @@ func (p *Provisioner) HandleSQS(ctx context.Context, ev events.SQSEvent) (events
 			p.log().WarnContext(ctx, "task will be retried", "message_id", rec.MessageId,
 				"operation_id", t.OperationID, "err", err)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			if p.Retry != nil && !dead && rec.ReceiptHandle != "" {
+				receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+				if err := p.Retry.Backoff(ctx, rec.ReceiptHandle, max(receives, 1)); err != nil {
+					// The queue's own visibility timeout still brings it back.
+					p.log().WarnContext(ctx, "backoff failed", "message_id", rec.MessageId, "err", err)
+				}
+			}
 		}
 	}
 	return resp, nil
