@@ -65,6 +65,7 @@ func TestSchemathesis(t *testing.T) {
 		"--report", "junit", "--report-dir", reports,
 	)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1", "SCHEMATHESIS_HOOKS=")
+	cmd.Dir = reports // its .schemathesis cache stays out of the work tree, so every run starts clean
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("schemathesis failed (%v), seed %s:\n%s", err, seed, out)
