@@ -93,6 +93,14 @@ type Operation struct {
 	UpdatedAt    time.Time
 	CompletedAt  time.Time // zero until terminal
 	Error        *OpError
+	Progress     *Progress // what the driver last reported while running
+}
+
+// Progress is a running operation's current step.
+type Progress struct {
+	Step           string `json:"step" dynamodbav:"step"`
+	ResourcesDone  int    `json:"resources_done" dynamodbav:"resources_done"`
+	ResourcesTotal int    `json:"resources_total" dynamodbav:"resources_total"`
 }
 
 // OpError says why an operation failed.
@@ -184,8 +192,9 @@ type Store interface {
 	GetOperation(ctx context.Context, orgID, id string) (Operation, error)
 	// StartOperation moves op from pending to running.
 	StartOperation(ctx context.Context, op Operation, now time.Time) error
-	// Touch records that op is still being worked on, so the reconciler leaves it alone until next.
-	Touch(ctx context.Context, op Operation, next time.Time) error
+	// Touch records that op is still being worked on (and how far it got,
+	// when progress is set), so the reconciler leaves it alone until next.
+	Touch(ctx context.Context, op Operation, next time.Time, progress *Progress) error
 	// Finish ends op and moves its deployment in one transaction.
 	Finish(ctx context.Context, f Finish) error
 	// FailOperation ends op as failed without touching its deployment (a superseded op).

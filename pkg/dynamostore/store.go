@@ -59,19 +59,20 @@ type depRecord struct {
 }
 
 type opRecord struct {
-	PK           string              `dynamodbav:"PK"`
-	SK           string              `dynamodbav:"SK"`
-	ID           string              `dynamodbav:"id"`
-	OrgID        string              `dynamodbav:"org_id"`
-	DeploymentID string              `dynamodbav:"deployment_id"`
-	Type         string              `dynamodbav:"type"`
-	Status       string              `dynamodbav:"status"`
-	CreatedAt    string              `dynamodbav:"created_at"`
-	UpdatedAt    string              `dynamodbav:"updated_at"`
-	CompletedAt  string              `dynamodbav:"completed_at,omitempty"`
-	Error        *deployment.OpError `dynamodbav:"error,omitempty"`
-	DuePK        string              `dynamodbav:"due_pk,omitempty"`
-	DueAt        string              `dynamodbav:"due_at,omitempty"`
+	PK           string               `dynamodbav:"PK"`
+	SK           string               `dynamodbav:"SK"`
+	ID           string               `dynamodbav:"id"`
+	OrgID        string               `dynamodbav:"org_id"`
+	DeploymentID string               `dynamodbav:"deployment_id"`
+	Type         string               `dynamodbav:"type"`
+	Status       string               `dynamodbav:"status"`
+	CreatedAt    string               `dynamodbav:"created_at"`
+	UpdatedAt    string               `dynamodbav:"updated_at"`
+	CompletedAt  string               `dynamodbav:"completed_at,omitempty"`
+	Error        *deployment.OpError  `dynamodbav:"error,omitempty"`
+	Progress     *deployment.Progress `dynamodbav:"progress,omitempty"`
+	DuePK        string               `dynamodbav:"due_pk,omitempty"`
+	DueAt        string               `dynamodbav:"due_at,omitempty"`
 }
 
 type keyRecord struct {
@@ -133,7 +134,7 @@ func (r opRecord) domain() deployment.Operation {
 	return deployment.Operation{
 		ID: r.ID, OrgID: r.OrgID, DeploymentID: r.DeploymentID, Type: deployment.OpType(r.Type),
 		Status: deployment.OpStatus(r.Status), CreatedAt: parseTS(r.CreatedAt), UpdatedAt: parseTS(r.UpdatedAt),
-		CompletedAt: parseTS(r.CompletedAt), Error: r.Error,
+		CompletedAt: parseTS(r.CompletedAt), Error: r.Error, Progress: r.Progress,
 	}
 }
 
@@ -357,14 +358,25 @@ func (st *Store) StartOperation(ctx context.Context, op deployment.Operation, no
 	return conflict(err)
 }
 
-// Touch moves an in-flight operation's reconciler deadline to next.
-func (st *Store) Touch(ctx context.Context, op deployment.Operation, next time.Time) error {
+// Touch moves an in-flight operation's reconciler deadline to next and
+// records its progress.
+func (st *Store) Touch(ctx context.Context, op deployment.Operation, next time.Time, progress *deployment.Progress) error {
+	set := "SET due_at = :due"
+	vals := map[string]types.AttributeValue{":due": s(dueTS(next)), ":pending": s(string(deployment.OpPending)), ":running": s(string(deployment.OpRunning))}
+	if progress != nil {
+		av, err := attributevalue.Marshal(progress)
+		if err != nil {
+			return err
+		}
+		set += ", progress = :progress"
+		vals[":progress"] = av
+	}
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(orgPK(op.OrgID), opSK(op.ID)),
-		UpdateExpression:          aws.String("SET due_at = :due"),
+		UpdateExpression:          aws.String(set),
 		ConditionExpression:       aws.String("#s IN (:pending, :running)"),
 		ExpressionAttributeNames:  map[string]string{"#s": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":due": s(dueTS(next)), ":pending": s(string(deployment.OpPending)), ":running": s(string(deployment.OpRunning))},
+		ExpressionAttributeValues: vals,
 	})
 	return conflict(err)
 }

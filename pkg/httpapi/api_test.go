@@ -318,6 +318,11 @@ func TestBadInput(t *testing.T) {
 		wantError(t, c.do("POST", "/api/v1/deployments", key, b.body), 400, b.code, b.msg)
 	}
 	wantError(t, c.do("POST", "/api/v1/deployments", key, ""), 400, "INVALID_REQUEST", "Request body is required")
+	wantError(t, c.doWith("POST", "/api/v1/deployments", key, `{"app_type":"airflow"}`, http.Header{"Content-Type": {"text/plain"}}),
+		415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json")
+	if r := c.doWith("POST", "/api/v1/deployments", key, `{"app_type":"airflow"}`, http.Header{"Content-Type": {"application/json; charset=utf-8"}}); r.Status != 202 {
+		t.Fatalf("json with charset refused: %s", r.Raw)
+	}
 	big := `{"app_type":"airflow","name":"` + strings.Repeat("a", 70000) + `"}`
 	wantError(t, c.do("POST", "/api/v1/deployments", key, big), 413, "PAYLOAD_TOO_LARGE", "Request body must not exceed 65536 bytes")
 	if r := c.do("POST", "/api/v1/deployments", key, `{"app_type":"airflow","name":"`+strings.Repeat("é", 100)+`"}`); r.Status != 202 {

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/onvera/deployments/pkg/apierr"
 	"github.com/onvera/deployments/pkg/deployment"
@@ -17,6 +19,9 @@ import (
 const MaxBodyBytes = 64 << 10
 
 func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error {
+	if err := jsonContent(r); err != nil {
+		return err
+	}
 	raw, err := readBody(r.Body)
 	if err != nil {
 		return err
@@ -153,6 +158,20 @@ func intParam(v string, present bool, def, lo, hi int, msg string) (int, error) 
 		return 0, apierr.New(apierr.InvalidRequest, msg)
 	}
 	return n, nil
+}
+
+// jsonContent refuses a body declared as something other than JSON; a
+// missing Content-Type is accepted, as curl users often omit it.
+func jsonContent(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return apierr.New(apierr.UnsupportedMediaType, "Content-Type must be application/json")
 }
 
 // readBody reads at most MaxBodyBytes.

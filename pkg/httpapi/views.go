@@ -25,15 +25,16 @@ type deploymentLinks struct {
 }
 
 type operationView struct {
-	ID           string              `json:"id"`
-	Type         string              `json:"type"`
-	Status       string              `json:"status"`
-	DeploymentID string              `json:"deployment_id"`
-	CreatedAt    string              `json:"created_at"`
-	UpdatedAt    string              `json:"updated_at"`
-	CompletedAt  *string             `json:"completed_at"`
-	Error        *deployment.OpError `json:"error"`
-	Links        operationLinks      `json:"links"`
+	ID           string               `json:"id"`
+	Type         string               `json:"type"`
+	Status       string               `json:"status"`
+	DeploymentID string               `json:"deployment_id"`
+	CreatedAt    string               `json:"created_at"`
+	UpdatedAt    string               `json:"updated_at"`
+	CompletedAt  *string              `json:"completed_at"`
+	Error        *deployment.OpError  `json:"error"`
+	Progress     *deployment.Progress `json:"progress"`
+	Links        operationLinks       `json:"links"`
 }
 
 type operationLinks struct {
@@ -100,7 +101,7 @@ func viewDeployment(d deployment.Deployment) deploymentView {
 func viewOperation(o deployment.Operation) operationView {
 	v := operationView{
 		ID: o.ID, Type: string(o.Type), Status: string(o.Status), DeploymentID: o.DeploymentID,
-		CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt), Error: o.Error,
+		CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt), Error: o.Error, Progress: o.Progress,
 		Links: operationLinks{Self: operationsPath + o.ID, Deployment: deploymentsPath + o.DeploymentID},
 	}
 	if !o.CompletedAt.IsZero() {

@@ -20,9 +20,10 @@ import (
 // Result is a driver's answer for one step.
 type Result struct {
 	Done       bool
-	RetryAfter time.Duration       // when not done: check again after this long
-	URL        string              // for a finished create
-	Failure    *deployment.OpError // a permanent failure; Done is ignored
+	RetryAfter time.Duration        // when not done: check again after this long
+	URL        string               // for a finished create
+	Failure    *deployment.OpError  // a permanent failure; Done is ignored
+	Progress   *deployment.Progress // optional, shown on the operation while it runs
 }
 
 // Driver does the real work of standing up or tearing down a deployment. It
@@ -171,7 +172,7 @@ func (p *Provisioner) step(ctx context.Context, t deployment.Task, exhausted boo
 	case !res.Done:
 		// Record the next check first: if the send then fails, the reconciler
 		// still knows when to step in.
-		if err := p.Store.Touch(ctx, op, now.Add(res.RetryAfter)); err != nil {
+		if err := p.Store.Touch(ctx, op, now.Add(res.RetryAfter), res.Progress); err != nil {
 			return err
 		}
 		return p.Queue.Enqueue(ctx, t, res.RetryAfter)
@@ -192,7 +193,7 @@ func (p *Provisioner) Reconcile(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, op := range ops {
-		if err := p.Store.Touch(ctx, op, now); err != nil {
+		if err := p.Store.Touch(ctx, op, now, nil); err != nil {
 			if errors.Is(err, deployment.ErrConflict) {
 				continue // finished meanwhile
 			}
