@@ -9,6 +9,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"debug/elf"
 	"encoding/json"
 	"io"
@@ -21,8 +22,12 @@ import (
 	"testing"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/onvera/deployments/infra/stack"
+	"github.com/onvera/deployments/pkg/deployment"
 	"github.com/onvera/deployments/pkg/httpapi"
+	"github.com/onvera/deployments/pkg/queue"
 	"github.com/onvera/deployments/pkg/testenv"
 )
 
@@ -30,7 +35,13 @@ import (
 // and stops it afterwards, which also removes everything deployed onto it.
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-const stage = "e2e"
+const (
+	stage = "e2e"
+	org   = "e2e-org"
+	// provisionDelay is the simulated provider's work time: long enough that a
+	// task sent straight to the DLQ is handled before the operation could succeed.
+	provisionDelay = 4 * time.Second
+)
 
 func TestDeployedStackServesTheFlow(t *testing.T) {
 	root := moduleRoot(t)
@@ -42,7 +53,7 @@ func TestDeployedStackServesTheFlow(t *testing.T) {
 	deploy := exec.Command("localstack/deploy-local.sh")
 	deploy.Dir = root
 	deploy.Env = append(os.Environ(), "STAGE="+stage, "CDK_OUT="+filepath.Join(dir, "cdk.out"),
-		"OUTPUTS_FILE="+outputs, "CDK_ARGS=-c provisionDelay=1s")
+		"OUTPUTS_FILE="+outputs, "CDK_ARGS=-c provisionDelay="+provisionDelay.String())
 	var stderr bytes.Buffer
 	deploy.Stderr = &stderr
 	out, err := deploy.Output()
@@ -66,62 +77,97 @@ func TestDeployedStackServesTheFlow(t *testing.T) {
 	}
 
 	key := mintKey(t, root, o["TableName"])
-	c := client{t: t, base: base, key: key}
 
-	// The gateway routes exist and the handler authenticates (no key -> 401 from the Lambda).
-	if st, body := c.doWith("", "GET", "/api/v1/deployments", ""); st != 401 || !strings.Contains(body, "INVALID_API_KEY") {
-		t.Fatalf("no key: %d %s", st, body)
-	}
+	t.Run("create, ready, list, delete, destroyed", func(t *testing.T) {
+		c := client{t: t, base: base, key: key}
+		// The gateway routes exist and the handler authenticates (no key -> 401 from the Lambda).
+		if st, body := c.doWith("", "GET", "/api/v1/deployments", ""); st != 401 || !strings.Contains(body, "INVALID_API_KEY") {
+			t.Fatalf("no key: %d %s", st, body)
+		}
 
-	// create
+		// create
+		var created struct {
+			Data struct {
+				DeploymentID string `json:"deployment_id"`
+				OperationID  string `json:"operation_id"`
+			} `json:"data"`
+		}
+		c.json("POST", "/api/v1/deployments", `{"app_type":"airflow","name":"e2e airflow"}`, 202, &created)
+		depID, opID := created.Data.DeploymentID, created.Data.OperationID
+		if depID == "" || opID == "" {
+			t.Fatalf("create returned %+v", created)
+		}
+
+		// the SQS-triggered provisioner Lambda finishes the operation
+		op := c.waitOperation(opID)
+		if op.Status != "succeeded" || op.Type != "create" || op.DeploymentID != depID {
+			t.Fatalf("create operation ended %+v", op)
+		}
+		dep := c.deployment(depID)
+		if dep.Status != "ready" || dep.URL == nil || *dep.URL == "" {
+			t.Fatalf("deployment after create: %+v", dep)
+		}
+
+		// list
+		var list struct {
+			Data struct {
+				Items []deploymentView `json:"items"`
+			} `json:"data"`
+		}
+		c.json("GET", "/api/v1/deployments", "", 200, &list)
+		if len(list.Data.Items) != 1 || list.Data.Items[0].ID != depID || list.Data.Items[0].Status != "ready" {
+			t.Fatalf("list: %+v", list.Data.Items)
+		}
+
+		// delete
+		var deleted struct {
+			Data struct {
+				OperationID string `json:"operation_id"`
+			} `json:"data"`
+		}
+		c.json("DELETE", "/api/v1/deployments/"+depID, "", 202, &deleted)
+		op = c.waitOperation(deleted.Data.OperationID)
+		if op.Status != "succeeded" || op.Type != "delete" {
+			t.Fatalf("delete operation ended %+v", op)
+		}
+		if dep := c.deployment(depID); dep.Status != "destroyed" {
+			t.Fatalf("deployment after delete: %+v", dep)
+		}
+	})
+	t.Run("dead-lettered task fails its operation", func(t *testing.T) {
+		c := client{t: t, base: base, key: key}
+		deadLetter(t, c, o["DeadLetterQueueUrl"])
+	})
+	t.Logf("create -> ready -> delete -> destroyed through %d routes in %s", len(httpapi.Routes), time.Since(start).Round(time.Millisecond))
+}
+
+// deadLetter sends a new deployment's task straight to the DLQ, as SQS does
+// after MaxReceiveCount failed receives: the provisioner's DLQ event source
+// must end the operation failed with an error, never leave it in flight.
+func deadLetter(t *testing.T, c client, dlqURL string) {
 	var created struct {
 		Data struct {
 			DeploymentID string `json:"deployment_id"`
 			OperationID  string `json:"operation_id"`
 		} `json:"data"`
 	}
-	c.json("POST", "/api/v1/deployments", `{"app_type":"airflow","name":"e2e airflow"}`, 202, &created)
-	depID, opID := created.Data.DeploymentID, created.Data.OperationID
-	if depID == "" || opID == "" {
-		t.Fatalf("create returned %+v", created)
+	c.json("POST", "/api/v1/deployments", `{"app_type":"superset","name":"e2e dead letter"}`, 202, &created)
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	// the SQS-triggered provisioner Lambda finishes the operation
-	op := c.waitOperation(opID)
-	if op.Status != "succeeded" || op.Type != "create" || op.DeploymentID != depID {
-		t.Fatalf("create operation ended %+v", op)
+	q := &queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: dlqURL}
+	task := deployment.Task{OperationID: created.Data.OperationID, DeploymentID: created.Data.DeploymentID, OrgID: org, Type: deployment.OpCreate}
+	if err := q.Enqueue(context.Background(), task, 0); err != nil {
+		t.Fatal(err)
 	}
-	dep := c.deployment(depID)
-	if dep.Status != "ready" || dep.URL == nil || *dep.URL == "" {
-		t.Fatalf("deployment after create: %+v", dep)
+	op := c.waitOperation(created.Data.OperationID)
+	if op.Status != "failed" || len(op.Error) == 0 || string(op.Error) == "null" {
+		t.Fatalf("dead-lettered operation ended %+v (error %s)", op, op.Error)
 	}
-
-	// list
-	var list struct {
-		Data struct {
-			Items []deploymentView `json:"items"`
-		} `json:"data"`
+	if dep := c.deployment(created.Data.DeploymentID); dep.Status != "failed" {
+		t.Fatalf("deployment of a dead-lettered create: %+v", dep)
 	}
-	c.json("GET", "/api/v1/deployments", "", 200, &list)
-	if len(list.Data.Items) != 1 || list.Data.Items[0].ID != depID || list.Data.Items[0].Status != "ready" {
-		t.Fatalf("list: %+v", list.Data.Items)
-	}
-
-	// delete
-	var deleted struct {
-		Data struct {
-			OperationID string `json:"operation_id"`
-		} `json:"data"`
-	}
-	c.json("DELETE", "/api/v1/deployments/"+depID, "", 202, &deleted)
-	op = c.waitOperation(deleted.Data.OperationID)
-	if op.Status != "succeeded" || op.Type != "delete" {
-		t.Fatalf("delete operation ended %+v", op)
-	}
-	if dep := c.deployment(depID); dep.Status != "destroyed" {
-		t.Fatalf("deployment after delete: %+v", dep)
-	}
-	t.Logf("create -> ready -> delete -> destroyed through %d routes in %s", len(httpapi.Routes), time.Since(start).Round(time.Millisecond))
 }
 
 type deploymentView struct {
@@ -208,7 +254,7 @@ func (c client) waitOperation(id string) operationView {
 // mintKey writes an API key into the deployed table with the operator CLI.
 func mintKey(t *testing.T, root, table string) string {
 	t.Helper()
-	cmd := exec.Command("go", "run", "./cmd/onvera", "keys", "create", "--org", "e2e-org",
+	cmd := exec.Command("go", "run", "./cmd/onvera", "keys", "create", "--org", org,
 		"--scopes", "deployments:read,deployments:write")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "ONVERA_TABLE="+table)
