@@ -148,7 +148,9 @@ func (b *bench) info(section, figure, value string) {
 	b.rows = append(b.rows, row{section, figure, value, "-", "-"})
 }
 
-func (b *bench) note(format string, args ...any) { b.notes = append(b.notes, fmt.Sprintf(format, args...)) }
+func (b *bench) note(format string, args ...any) {
+	b.notes = append(b.notes, fmt.Sprintf(format, args...))
+}
 
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
