@@ -97,3 +97,15 @@ deploy-local: venv $(NODE_STAMP)
 test-e2e-cdk: venv $(NODE_STAMP)
 	$(MAKE) lambdas ARCH=$(HOST_ARCH)
 	$(LOCAL_ENV) go test -count=1 -timeout 15m -tags e2e ./infra/e2e/
+
+# ---- performance (issue 6): cmd/bench; see README "Performance" ----
+RIE := bin/aws-lambda-rie
+
+$(RIE):
+	GOBIN=$(CURDIR)/bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest
+
+.PHONY: bench
+## bench: the issue-6 budgets against a MiniStack of its own; prints one table and writes bench/RESULTS.md (BENCH_ARGS="-only calls,depth -depths 1000")
+bench: venv deps $(RIE)
+	@mkdir -p bench
+	$(LOCAL_ENV) go run ./cmd/bench -rie $(RIE) -out bench/RESULTS.md $(BENCH_ARGS)

@@ -75,6 +75,9 @@ func run(o options) error {
 	// Always a MiniStack of our own: numbers from a shared endpoint would mix
 	// in someone else's load.
 	os.Unsetenv("AWS_ENDPOINT_URL")
+	// The per-key rate limit (if this tree has one) stays on, its code path
+	// included in what is measured, but high enough never to refuse a request.
+	os.Setenv("ONVERA_RATE_LIMIT", "1000000")
 	start := time.Now()
 	stop, err := testenv.Start()
 	if err != nil {
