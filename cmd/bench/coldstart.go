@@ -279,4 +279,3 @@ func quantile(xs []float64, q float64) float64 {
 }
 
 func mb(n int64) float64 { return float64(n) / (1 << 20) }
-
