@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/onvera/deployments/pkg/apikey"
@@ -20,6 +21,7 @@ import (
 	"github.com/onvera/deployments/pkg/dynamostore"
 	"github.com/onvera/deployments/pkg/httpapi"
 	"github.com/onvera/deployments/pkg/provision"
+	"github.com/onvera/deployments/pkg/provision/templates"
 	"github.com/onvera/deployments/pkg/queue"
 	"github.com/onvera/deployments/pkg/ratelimit"
 )
@@ -74,7 +76,7 @@ func Build(cfg config.Config, awsCfg aws.Config, log *slog.Logger) (*App, error)
 	if cfg.RateLimit > 0 {
 		a.Server.Limiter = &ratelimit.Limiter{Rate: cfg.RateLimit, Burst: max(cfg.RateBurst, 1)}
 	}
-	driver, err := newDriver(cfg)
+	driver, err := newDriver(cfg, awsCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -85,12 +87,21 @@ func Build(cfg config.Config, awsCfg aws.Config, log *slog.Logger) (*App, error)
 	return a, nil
 }
 
-func newDriver(cfg config.Config) (provision.Driver, error) {
+func newDriver(cfg config.Config, awsCfg aws.Config) (provision.Driver, error) {
 	switch cfg.Driver {
 	case "simulated":
 		return provision.Simulated{Delay: cfg.ProvisionDelay, BaseDomain: cfg.BaseDomain}, nil
+	case "cloudformation":
+		tpl, err := templates.For()
+		if err != nil {
+			return nil, err
+		}
+		return provision.NewCloudFormation(provision.CloudFormation{
+			Client: cloudformation.NewFromConfig(awsCfg), Templates: tpl, Parameters: cfg.CFNParameters,
+			RoleARN: cfg.CFNRoleARN, BaseDomain: cfg.BaseDomain, Poll: cfg.ProvisionPoll, Timeout: cfg.ProvisionTimeout,
+		})
 	default:
-		return nil, fmt.Errorf("%s=%q: unknown provisioning driver (known: simulated)", config.EnvDriver, cfg.Driver)
+		return nil, fmt.Errorf("%s=%q: unknown provisioning driver (known: simulated, cloudformation)", config.EnvDriver, cfg.Driver)
 	}
 }
 

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -24,6 +25,12 @@ const (
 	EnvStaleAfter     = "ONVERA_STALE_AFTER"     // the reconciler re-enqueues operations overdue by this long
 	EnvRateLimit      = "ONVERA_RATE_LIMIT"      // requests per second per API key per process; 0 disables
 	EnvRateBurst      = "ONVERA_RATE_BURST"      // burst size per API key
+
+	// The cloudformation driver.
+	EnvProvisionTimeout = "ONVERA_PROVISION_TIMEOUT" // give up on a stack after this long (Go duration)
+	EnvProvisionPoll    = "ONVERA_PROVISION_POLL"    // how often a stack is re-checked
+	EnvCFNRoleARN       = "ONVERA_CFN_ROLE_ARN"      // service role CloudFormation uses for deployment stacks
+	EnvCFNParameters    = "ONVERA_CFN_PARAMETERS"    // JSON object of extra stack parameters (e.g. CertificateArn)
 )
 
 // Defaults.
@@ -47,6 +54,11 @@ type Config struct {
 	StaleAfter     time.Duration
 	RateLimit      float64
 	RateBurst      int
+
+	ProvisionTimeout time.Duration
+	ProvisionPoll    time.Duration
+	CFNRoleARN       string
+	CFNParameters    map[string]string
 }
 
 // Load reads the environment. Missing optional values get defaults; malformed
@@ -82,6 +94,18 @@ func Load() (Config, error) {
 		return c, err
 	}
 	c.RateBurst = int(burst)
+	if c.ProvisionTimeout, err = duration(EnvProvisionTimeout, 2*time.Hour); err != nil {
+		return c, err
+	}
+	if c.ProvisionPoll, err = duration(EnvProvisionPoll, 15*time.Second); err != nil {
+		return c, err
+	}
+	c.CFNRoleARN = os.Getenv(EnvCFNRoleARN)
+	if v := os.Getenv(EnvCFNParameters); v != "" {
+		if err := json.Unmarshal([]byte(v), &c.CFNParameters); err != nil {
+			return c, fmt.Errorf("%s: must be a JSON object of strings: %w", EnvCFNParameters, err)
+		}
+	}
 	return c, nil
 }
 

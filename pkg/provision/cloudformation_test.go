@@ -1,0 +1,160 @@
+package provision_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/onvera/deployments/pkg/deployment"
+	"github.com/onvera/deployments/pkg/provision"
+	"github.com/onvera/deployments/pkg/testenv"
+)
+
+func template(t *testing.T, name string) string {
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// cfnSetup runs the real provisioner with the CloudFormation driver against
+// the emulator's CloudFormation.
+func cfnSetup(t *testing.T, airflowTemplate string) (setup, *cloudformation.Client, *provision.CloudFormation) {
+	s := newSetup(t, nil)
+	client := cloudformation.NewFromConfig(testenv.AWSConfig(t))
+	drv, err := provision.NewCloudFormation(provision.CloudFormation{
+		Client:     client,
+		Templates:  map[deployment.AppType]string{deployment.Airflow: airflowTemplate, deployment.Superset: template(t, "small.json")},
+		BaseDomain: "example.test", Poll: time.Second, Timeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.prov.Driver = drv
+	return s, client, drv
+}
+
+// drive delivers tasks (the queued re-checks included) until the operation ends.
+func (s setup) drive(t *testing.T, org, opID string, within time.Duration) deployment.Operation {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if len(s.q.tasks) > 0 {
+			next := s.q.tasks[0]
+			s.q.tasks = s.q.tasks[1:]
+			s.deliver(t, false, next)
+		}
+		op, err := s.app.Store.GetOperation(context.Background(), org, opID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if op.Status.Terminal() {
+			return op
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("operation %s still %s: %+v", opID, op.Status, op.Progress)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func stackGone(t *testing.T, c *cloudformation.Client, name string) bool {
+	out, err := c.DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+	return err != nil || len(out.Stacks) == 0 || out.Stacks[0].StackStatus == "DELETE_COMPLETE"
+}
+
+func TestCloudFormationLifecycle(t *testing.T) {
+	s, client, _ := cfnSetup(t, template(t, "small.json"))
+	ctx := context.Background()
+	acc, err := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := s.drive(t, "org", acc.OperationID, time.Minute)
+	d, _ := s.app.Store.GetDeployment(ctx, "org", acc.DeploymentID)
+	wantURL := deployment.URLFor(d, "example.test")
+	if op.Status != deployment.OpSucceeded || d.Status != deployment.Ready || d.URL != wantURL {
+		t.Fatalf("create: %s %+v; deployment %s %q (want %q)", op.Status, op.Error, d.Status, d.URL, wantURL)
+	}
+	out, err := client.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(provision.StackName(d))})
+	if err != nil || len(out.Stacks) != 1 {
+		t.Fatalf("stack: %v", err)
+	}
+	tags := map[string]string{}
+	for _, tg := range out.Stacks[0].Tags {
+		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	if tags[provision.TagOrganization] != "org" || tags[provision.TagDeployment] != d.ID {
+		t.Fatalf("tags %v", tags)
+	}
+
+	del, err := s.svc.Delete(ctx, "org", d.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op = s.drive(t, "org", del.OperationID, time.Minute)
+	d, _ = s.app.Store.GetDeployment(ctx, "org", d.ID)
+	if op.Status != deployment.OpSucceeded || d.Status != deployment.Destroyed || !stackGone(t, client, provision.StackName(d)) {
+		t.Fatalf("delete: %s %+v; deployment %s", op.Status, op.Error, d.Status)
+	}
+}
+
+func TestCloudFormationFailureReportsReasonAndCleansUp(t *testing.T) {
+	s, client, _ := cfnSetup(t, template(t, "failing.json"))
+	ctx := context.Background()
+	acc, _ := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
+	op := s.drive(t, "org", acc.OperationID, time.Minute)
+	d, _ := s.app.Store.GetDeployment(ctx, "org", acc.DeploymentID)
+	if op.Status != deployment.OpFailed || d.Status != deployment.Failed || op.Error == nil ||
+		op.Error.Code != deployment.OpErrProvisionFailed || !strings.Contains(op.Error.Message, "Broken") {
+		t.Fatalf("failure: %s %+v; deployment %s", op.Status, op.Error, d.Status)
+	}
+	t.Logf("reported reason: %s", op.Error.Message)
+	deadline := time.Now().Add(30 * time.Second)
+	for !stackGone(t, client, provision.StackName(d)) {
+		if time.Now().After(deadline) {
+			t.Fatal("failed stack was not cleaned up")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// The failed deployment can still be deleted: the stack is already gone.
+	del, _ := s.svc.Delete(ctx, "org", d.ID, nil)
+	if op := s.drive(t, "org", del.OperationID, time.Minute); op.Status != deployment.OpSucceeded {
+		t.Fatalf("delete after failure: %s %+v", op.Status, op.Error)
+	}
+}
+
+func TestCloudFormationRejectedTemplate(t *testing.T) {
+	s, _, _ := cfnSetup(t, template(t, "invalid.json"))
+	acc, _ := s.svc.Create(context.Background(), "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
+	op := s.drive(t, "org", acc.OperationID, time.Minute)
+	if op.Status != deployment.OpFailed || op.Error == nil || !strings.Contains(op.Error.Message, "AWS::Onvera::DoesNotExist") {
+		t.Fatalf("rejected template: %s %+v", op.Status, op.Error)
+	}
+}
+
+// TestCloudFormationTimeout: a create whose time ran out before its stack
+// existed fails cleanly (the in-progress branch is in the unit test).
+func TestCloudFormationTimeout(t *testing.T) {
+	s, client, drv := cfnSetup(t, template(t, "small.json"))
+	ctx := context.Background()
+	acc, _ := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
+	drv.Now = func() time.Time { return time.Now().Add(2 * time.Minute) } // past the 1 minute limit
+	op := s.drive(t, "org", acc.OperationID, time.Minute)
+	if op.Status != deployment.OpFailed || op.Error == nil || !strings.Contains(op.Error.Message, "Timed out") {
+		t.Fatalf("timeout: %s %+v", op.Status, op.Error)
+	}
+	d, _ := s.app.Store.GetDeployment(ctx, "org", acc.DeploymentID)
+	deadline := time.Now().Add(30 * time.Second)
+	for !stackGone(t, client, provision.StackName(d)) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed-out stack was not deleted")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
