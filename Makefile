@@ -27,7 +27,7 @@ run: venv deps
 	./localstack/run-local.sh
 
 ## test: vet, unit and integration tests (the harness starts its own MiniStack)
-test: venv deps vet $(SCHEMATHESIS) cfn-lint-install
+test: venv deps vet $(SCHEMATHESIS) cfn-lint-install checkov-install
 	$(LOCAL_ENV) go test -count=1 -timeout 20m ./...
 	$(MAKE) test-e2e-cdk
 
@@ -60,9 +60,11 @@ CDKLOCAL := node_modules/.bin/cdklocal
 NODE_STAMP := node_modules/.installed
 CFN_LINT_VERSION := 1.58.0
 CFN_LINT := $(VENV)/.cfn-lint-$(CFN_LINT_VERSION)
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(VENV)/.checkov-$(CHECKOV_VERSION)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: lambdas synth deploy deploy-local test-e2e-cdk cfn-lint-install
+.PHONY: lambdas synth deploy deploy-local test-e2e-cdk cfn-lint-install checkov-install
 
 ## lambdas: build/<name>/bootstrap for every functions/<name> (ARCH=arm64|amd64)
 lambdas:
@@ -78,6 +80,16 @@ $(CFN_LINT): $(STAMP)
 	touch $@
 
 cfn-lint-install: $(CFN_LINT)
+
+# checkov gets a virtualenv of its own inside .venv: it pins boto3/botocore,
+# packaging and networkx to versions that would downgrade what MiniStack,
+# schemathesis and cfn-lint use from .venv. infra/stack/checkov_test.go runs it.
+$(CHECKOV): $(STAMP)
+	python3 -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
+checkov-install: $(CHECKOV)
 
 ## synth: cdk.out/ for STAGE (arm64 Lambdas); extra context via CDK_ARGS="-c key=value"
 synth: lambdas $(NODE_STAMP)
