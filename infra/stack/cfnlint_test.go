@@ -1,11 +1,11 @@
 package stack
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -18,19 +18,11 @@ func TestCfnLint(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%v: run `make cfn-lint-install` (part of `make test`)", err)
 	}
-	dir := t.TempDir()
 	var files []string
-	for name, ctx := range map[string]map[string]any{"dev": devCtx, "prod": prodCtx} {
-		raw, err := json.MarshalIndent(synth(t, ctx).Template.ToJSON(), "", " ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := filepath.Join(dir, name+".template.json")
-		if err := os.WriteFile(f, raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range writeTemplates(t) {
 		files = append(files, f)
 	}
+	sort.Strings(files)
 	out, err := exec.Command(bin, append([]string{"--format", "parseable", "--"}, files...)...).CombinedOutput()
 	var exit *exec.ExitError
 	switch {

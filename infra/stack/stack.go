@@ -47,6 +47,7 @@ func New(scope constructs.Construct, s Settings) *Stack {
 	names = append(names, ProvisionerName, ReconcilerName)
 	out.Alarms = NewAlarms(st, "Alarms", s, out.Queue, out.API, fns, names)
 	suppressNag(st)
+	skipCheckov(st)
 
 	output := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(st, str(id), &awscdk.CfnOutputProps{Description: str(desc), Value: v})
