@@ -81,6 +81,11 @@ $(CFN_LINT): $(STAMP)
 
 cfn-lint-install: $(CFN_LINT)
 
+.PHONY: templates
+## templates: synthesize the deployment stacks (infra/apps) into pkg/provision/templates/<app>.json
+templates:
+	go run ./infra/apps/gen -out pkg/provision/templates
+
 # checkov gets a virtualenv of its own inside .venv: it pins boto3/botocore,
 # packaging and networkx to versions that would downgrade what MiniStack,
 # schemathesis and cfn-lint use from .venv. infra/stack/checkov_test.go runs it.
