@@ -45,6 +45,7 @@ const (
 	DBBackupDays    = 7
 	LogRetention    = awslogs.RetentionDays_ONE_MONTH
 	AdminUser       = "admin"
+	VPCCidr         = "10.0.0.0/16" // every deployment has its own VPC, so they may all use the same range
 )
 
 // App describes what differs between app types.
@@ -129,7 +130,7 @@ func NewStack(scope constructs.Construct, a *App) awscdk.Stack {
 	// load balancer and the tasks (public IPs, so no NAT gateway per
 	// deployment), isolated subnets for the database.
 	vpc := awsec2.NewVpc(st, str("Vpc"), &awsec2.VpcProps{
-		IpAddresses: awsec2.IpAddresses_Cidr(str("10.0.0.0/16")),
+		IpAddresses: awsec2.IpAddresses_Cidr(str(VPCCidr)),
 		MaxAzs:      num(2), NatGateways: num(0), RestrictDefaultSecurityGroup: jsii.Bool(false),
 		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{
 			{Name: str("public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: num(24), MapPublicIpOnLaunch: jsii.Bool(false)},
@@ -149,7 +150,7 @@ func NewStack(scope constructs.Construct, a *App) awscdk.Stack {
 	albSG := sg("LoadBalancerSecurityGroup", "load balancer: 80/443 in, app port to the VPC out", false)
 	albSG.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(num(443)), str("HTTPS"), nil)
 	albSG.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(num(80)), str("HTTP, redirected to HTTPS"), nil)
-	albSG.AddEgressRule(awsec2.Peer_Ipv4(vpc.VpcCidrBlock()), port, str("to the tasks"), nil)
+	albSG.AddEgressRule(awsec2.Peer_Ipv4(str(VPCCidr)), port, str("to the tasks"), nil)
 	// Tasks reach Docker Hub (images) and AWS APIs (Secrets Manager, Logs) over the internet gateway.
 	taskSG := sg("TaskSecurityGroup", "app tasks: app port from the load balancer", true)
 	taskSG.AddIngressRule(awsec2.Peer_SecurityGroupId(albSG.SecurityGroupId(), nil), port, str("from the load balancer"), nil)

@@ -1,0 +1,104 @@
+package provision_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/onvera/deployments/pkg/deployment"
+	"github.com/onvera/deployments/pkg/provision"
+	"github.com/onvera/deployments/pkg/provision/templates"
+	"github.com/onvera/deployments/pkg/testenv"
+)
+
+// testCertificateARN stands in for the ACM certificate ONVERA_CFN_PARAMETERS
+// passes; the emulator does not look it up.
+const testCertificateARN = "arn:aws:acm:us-east-1:000000000000:certificate/00000000-0000-0000-0000-000000000000"
+
+// TestAppTemplatesOnEmulator deploys the embedded Airflow and Superset
+// templates (infra/apps, `make templates`) through the real driver: create to
+// ready with the URL from the Url output, then delete to destroyed with the
+// stack gone. It logs what the emulator did per resource type.
+func TestAppTemplatesOnEmulator(t *testing.T) {
+	bodies, err := templates.For()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []deployment.AppType{deployment.Airflow, deployment.Superset} {
+		t.Run(string(app), func(t *testing.T) {
+			s := newSetup(t, nil)
+			client := cloudformation.NewFromConfig(testenv.AWSConfig(t))
+			drv, err := provision.NewCloudFormation(provision.CloudFormation{
+				Client: client, Templates: bodies,
+				Parameters: map[string]string{"CertificateArn": testCertificateARN},
+				BaseDomain: "example.test", Poll: time.Second, Timeout: 3 * time.Minute,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.prov.Driver = drv
+			ctx := context.Background()
+			acc, err := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: app}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			op := s.drive(t, "org", acc.OperationID, 3*time.Minute)
+			d, _ := s.app.Store.GetDeployment(ctx, "org", acc.DeploymentID)
+			name := provision.StackName(d)
+			logStackResources(t, client, name)
+			want := deployment.URLFor(d, "example.test")
+			if op.Status != deployment.OpSucceeded || d.Status != deployment.Ready || d.URL != want {
+				t.Fatalf("create: %s %+v; deployment %s %q (want %q)", op.Status, op.Error, d.Status, d.URL, want)
+			}
+			out, err := client.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+			if err != nil || len(out.Stacks) != 1 {
+				t.Fatalf("stack: %v", err)
+			}
+			for _, o := range out.Stacks[0].Outputs {
+				if aws.ToString(o.OutputKey) == provision.OutputURL && aws.ToString(o.OutputValue) != want {
+					t.Errorf("Url output %q, want %q", aws.ToString(o.OutputValue), want)
+				}
+			}
+
+			del, err := s.svc.Delete(ctx, "org", d.ID, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			op = s.drive(t, "org", del.OperationID, 3*time.Minute)
+			d, _ = s.app.Store.GetDeployment(ctx, "org", d.ID)
+			if op.Status != deployment.OpSucceeded || d.Status != deployment.Destroyed || !stackGone(t, client, name) {
+				t.Fatalf("delete: %s %+v; deployment %s", op.Status, op.Error, d.Status)
+			}
+		})
+	}
+}
+
+// logStackResources logs each resource type's count and status (and the
+// first failure reasons), so a run shows what the emulator did.
+func logStackResources(t *testing.T, c *cloudformation.Client, name string) {
+	t.Helper()
+	out, err := c.ListStackResources(context.Background(), &cloudformation.ListStackResourcesInput{StackName: aws.String(name)})
+	if err != nil {
+		t.Logf("list stack resources: %v", err)
+		return
+	}
+	byType := map[string]int{}
+	var lines []string
+	for _, r := range out.StackResourceSummaries {
+		key := fmt.Sprintf("%s %s", aws.ToString(r.ResourceType), r.ResourceStatus)
+		byType[key]++
+		if reason := aws.ToString(r.ResourceStatusReason); strings.HasSuffix(string(r.ResourceStatus), "FAILED") && reason != "" {
+			lines = append(lines, fmt.Sprintf("  %s (%s): %s", aws.ToString(r.LogicalResourceId), aws.ToString(r.ResourceType), reason))
+		}
+	}
+	for k, n := range byType {
+		lines = append(lines, fmt.Sprintf("%3d× %s", n, k))
+	}
+	sort.Strings(lines)
+	t.Logf("stack %s resources:\n%s", name, strings.Join(lines, "\n"))
+}
