@@ -31,6 +31,7 @@ type ctxKey int
 const (
 	keyRequestID ctxKey = iota
 	keyAPIKey
+	keyLog // *accessLog: what inner layers add to the request's log line
 )
 
 // Handler serves the given routes (all of them when none are given), with
@@ -138,8 +139,7 @@ func (s *Server) logger() *slog.Logger {
 	return slog.Default()
 }
 
-const keyLog ctxKey = 99
-
+// accessLog collects fields known only inside the handler chain.
 type accessLog struct{ org string }
 
 func logAttrs(ctx context.Context) *accessLog {
