@@ -19,9 +19,10 @@ var checkovSkips = []checkovSkip{
 	{"AWS::Lambda::Function", "CKV_AWS_115",
 		"Concurrency is bounded where work enters: HTTP functions by the API stage's throttling " +
 			"(throttleRate/throttleBurst), the provisioner by SQS batching, the reconciler by its one-minute " +
-			"schedule. Reserved concurrency would carve capacity out of the account's unreserved pool (the deploy " +
-			"fails if that drops below 10, the whole quota of a new account) and, on the SQS consumer, throttled " +
-			"batches go back to the queue and spend receives toward the DLQ."},
+			"schedule. Reserved concurrency would carve capacity out of the account's pool (Lambda refuses to leave " +
+			"fewer than 100 unreserved, and a new account's quota of 10 allows no reservation, so the deploy " +
+			"fails) and, on the SQS consumer, throttled batches go back to the queue and spend receives toward " +
+			"the DLQ."},
 	{"AWS::Lambda::Function", "CKV_AWS_116",
 		"A function DLQ only catches failed asynchronous invocations. HTTP functions are invoked synchronously " +
 			"by API Gateway (the caller gets the error); the provisioner is polled by SQS event sources, whose " +
