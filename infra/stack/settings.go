@@ -22,13 +22,22 @@ type Settings struct {
 	LogRetentionDays int    // context "logRetentionDays"
 	Driver           string // context "driver": provisioning driver
 	ProvisionDelay   string // context "provisionDelay": the simulated driver's work time (Go duration)
-	Tracing          bool   // context "tracing": X-Ray on Lambdas
-	Arch             string // context "arch": arm64 on AWS; the host's (amd64/x86_64) on an emulator
-	AssetDir         string // context "assetDir": where `make lambdas` put <name>/bootstrap
-	AlarmTopicARN    string // context "alarmTopicArn": optional SNS topic the alarms notify
-	ThrottleRate     float64
-	ThrottleBurst    float64
+	// context "deploymentCertificateArn": ACM certificate (same region) the
+	// deployment stacks' HTTPS listeners use; required by driver=cloudformation.
+	DeploymentCertificateARN string
+	Tracing                  bool   // context "tracing": X-Ray on Lambdas
+	Arch                     string // context "arch": arm64 on AWS; the host's (amd64/x86_64) on an emulator
+	AssetDir                 string // context "assetDir": where `make lambdas` put <name>/bootstrap
+	AlarmTopicARN            string // context "alarmTopicArn": optional SNS topic the alarms notify
+	ThrottleRate             float64
+	ThrottleBurst            float64
 }
+
+// Provisioning drivers (context "driver").
+const (
+	DriverSimulated      = "simulated"
+	DriverCloudFormation = "cloudformation"
+)
 
 // ProdStages get RETAIN and deletion protection without saying so.
 var ProdStages = map[string]bool{"prod": true, "production": true}
@@ -56,6 +65,7 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 		"stage": &s.Stage, "baseDomain": &s.BaseDomain, "customDomain": &s.CustomDomain,
 		"certificateArn": &s.CertificateARN, "driver": &s.Driver, "provisionDelay": &s.ProvisionDelay,
 		"arch": &s.Arch, "assetDir": &s.AssetDir, "alarmTopicArn": &s.AlarmTopicARN,
+		"deploymentCertificateArn": &s.DeploymentCertificateARN,
 	} {
 		if v, ok := get(key); ok {
 			*dst = v
@@ -103,6 +113,15 @@ func (s Settings) Validate() error {
 	}
 	if (s.CustomDomain == "") != (s.CertificateARN == "") {
 		return fmt.Errorf("customDomain and certificateArn go together")
+	}
+	switch s.Driver {
+	case DriverSimulated:
+	case DriverCloudFormation:
+		if s.DeploymentCertificateARN == "" {
+			return fmt.Errorf("driver=cloudformation needs deploymentCertificateArn (the deployment stacks' HTTPS certificate)")
+		}
+	default:
+		return fmt.Errorf("driver=%q: want %s or %s", s.Driver, DriverSimulated, DriverCloudFormation)
 	}
 	if _, err := time.ParseDuration(s.ProvisionDelay); err != nil {
 		return fmt.Errorf("provisionDelay: %w", err)
