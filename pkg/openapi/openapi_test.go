@@ -1,9 +1,11 @@
 package openapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 	"github.com/onvera/deployments/pkg/apierr"
 	"github.com/onvera/deployments/pkg/httpapi"
 	"github.com/onvera/deployments/pkg/openapi"
+	"github.com/onvera/deployments/pkg/openapi/yamljson"
 )
 
 func load(t *testing.T) *openapi3.T {
@@ -191,7 +194,18 @@ func TestJSONIsTheYAML(t *testing.T) {
 	if len(paths) == 0 {
 		t.Fatal("no paths in the served JSON")
 	}
-	if _, err := openapi.ToJSON([]byte("responses:\n  200: {description: ok}\n")); err == nil {
+	if _, err := yamljson.ToJSON([]byte("responses:\n  200: {description: ok}\n")); err == nil {
 		t.Error("an unquoted integer key converted silently; want an error")
+	}
+	src, err := os.ReadFile("../../openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := yamljson.ToJSON(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(raw, want) {
+		t.Fatal("pkg/openapi/openapi.json is out of date with openapi.yaml: run make openapi")
 	}
 }
