@@ -42,6 +42,11 @@ $(SCHEMATHESIS): $(STAMP)
 conformance: venv deps $(SCHEMATHESIS)
 	$(LOCAL_ENV) go test -count=1 -timeout 20m -v ./test/conformance/
 
+## openapi: regenerate pkg/openapi/openapi.json (served) from openapi.yaml (edited)
+.PHONY: openapi
+openapi:
+	go run ./pkg/openapi/gen
+
 vet:
 	go vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
@@ -82,9 +87,9 @@ $(CFN_LINT): $(STAMP)
 cfn-lint-install: $(CFN_LINT)
 
 .PHONY: templates
-## templates: synthesize the deployment stacks (infra/apps) into pkg/provision/templates/<app>.json
+## templates: synthesize the deployment stacks (infra/apps) into pkg/provision/cfn/templates/<app>.json
 templates:
-	go run ./infra/apps/gen -out pkg/provision/templates
+	go run ./infra/apps/gen -out pkg/provision/cfn/templates
 
 # checkov gets a virtualenv of its own inside .venv: it pins boto3/botocore,
 # packaging and networkx to versions that would downgrade what MiniStack,

@@ -19,6 +19,7 @@ import (
 	"github.com/onvera/deployments/pkg/app"
 	"github.com/onvera/deployments/pkg/config"
 	"github.com/onvera/deployments/pkg/localgw"
+	"github.com/onvera/deployments/pkg/provision/cfn"
 )
 
 func main() {
@@ -43,7 +44,7 @@ func run() error {
 		return fmt.Errorf("setting up table and queues on %s: %w", os.Getenv("AWS_ENDPOINT_URL"), err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	a, err := app.Build(cfg, awsCfg, log)
+	a, err := app.Build(cfg, awsCfg, log, map[string]app.DriverFactory{"cloudformation": cfn.Factory})
 	if err != nil {
 		return err
 	}

@@ -9,13 +9,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/onvera/deployments/pkg/apikey"
 	"github.com/onvera/deployments/pkg/app"
+	"github.com/onvera/deployments/pkg/config"
 )
 
 // Exit codes.
@@ -92,7 +95,7 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		if err != nil || *org == "" {
 			return fmt.Errorf("%w: keys create needs --org and --scopes (%v)", errUsage, err)
 		}
-		a, err := app.New(ctx)
+		a, err := local(ctx)
 		if err != nil {
 			return err
 		}
@@ -112,7 +115,7 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
-		a, err := app.New(ctx)
+		a, err := local(ctx)
 		if err != nil {
 			return err
 		}
@@ -137,7 +140,7 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		if fs.NArg() != 1 {
 			return fmt.Errorf("%w: keys revoke needs one KEY_ID (see keys list)", errUsage)
 		}
-		a, err := app.New(ctx)
+		a, err := local(ctx)
 		if err != nil {
 			return err
 		}
@@ -170,4 +173,18 @@ func joinScopes(s []apikey.Scope) string {
 		out[i] = string(sc)
 	}
 	return strings.Join(out, ",")
+}
+
+// local builds the store side of the app with the operator's AWS
+// configuration (profiles, SSO and all), as the admin commands need.
+func local(ctx context.Context) (*app.App, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aws config: %w", err)
+	}
+	return app.BuildAPI(cfg, awsCfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))), nil
 }

@@ -2,7 +2,7 @@
 // deployment stack for each app type: the app on ECS Fargate behind an HTTPS
 // Application Load Balancer, its PostgreSQL metadata database on RDS, its
 // credentials in Secrets Manager, all in a VPC of its own. `make templates`
-// (go run ./infra/apps/gen) synthesizes them into pkg/provision/templates,
+// (go run ./infra/apps/gen) synthesizes them into pkg/provision/cfn/templates,
 // which the cloudformation driver embeds; nothing here needs a bootstrapped
 // account or assets.
 //
@@ -25,7 +25,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/onvera/deployments/pkg/deployment"
-	"github.com/onvera/deployments/pkg/provision"
+	"github.com/onvera/deployments/pkg/provision/cfn"
 )
 
 // Parameter names. The first three come from the driver for every
@@ -122,8 +122,8 @@ func NewStack(scope constructs.Construct, a *App) awscdk.Stack {
 	orgID := param(ParamOrganizationID, "organization id (tags)", `^[A-Za-z0-9_.-]{1,128}$`)
 	hostname := param(ParamHostname, "public host name, e.g. airflow.550e8400e29b.onvera.io", `^[a-z0-9.-]{1,253}$`)
 	certARN := param(ParamCertificateARN, "ACM certificate for Hostname, same region", `^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+$`)
-	awscdk.Tags_Of(st).Add(str(provision.TagOrganization), orgID, nil)
-	awscdk.Tags_Of(st).Add(str(provision.TagDeployment), deploymentID, nil)
+	awscdk.Tags_Of(st).Add(str(cfn.TagOrganization), orgID, nil)
+	awscdk.Tags_Of(st).Add(str(cfn.TagDeployment), deploymentID, nil)
 	awscdk.Tags_Of(st).Add(str("onvera:app"), str(string(a.Type)), nil)
 
 	// One VPC per deployment (see infra/README.md): public subnets for the
@@ -240,7 +240,7 @@ func NewStack(scope constructs.Construct, a *App) awscdk.Stack {
 	cfnSvc.AddPropertyOverride(str("HealthCheckGracePeriodSeconds"), 300)
 	svc.Node().AddDependency(https)
 
-	awscdk.NewCfnOutput(st, str(provision.OutputURL), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(st, str(cfn.OutputURL), &awscdk.CfnOutputProps{
 		Description: str("the app's URL"), Value: awscdk.Fn_Join(str(""), &[]*string{str("https://"), hostname}),
 	})
 	awscdk.NewCfnOutput(st, str("LoadBalancerDns"), &awscdk.CfnOutputProps{

@@ -54,7 +54,7 @@ func synthesized(t *testing.T) map[string][]byte {
 
 func committed(t *testing.T, app string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "pkg", "provision", "templates", app+".json"))
+	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "pkg", "provision", "cfn", "templates", app+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func committed(t *testing.T, app string) []byte {
 func TestCommittedTemplatesAreCurrent(t *testing.T) {
 	for app, body := range synthesized(t) {
 		if !bytes.Equal(committed(t, app), body) {
-			t.Errorf("pkg/provision/templates/%s.json is out of date: run `make templates`", app)
+			t.Errorf("pkg/provision/cfn/templates/%s.json is out of date: run `make templates`", app)
 		}
 	}
 }
@@ -220,7 +220,7 @@ func TestCfnLint(t *testing.T) {
 	}
 	var files []string
 	for _, a := range Apps {
-		files = append(files, filepath.Join(root, "pkg", "provision", "templates", string(a.Type)+".json"))
+		files = append(files, filepath.Join(root, "pkg", "provision", "cfn", "templates", string(a.Type)+".json"))
 	}
 	out, err := exec.Command(bin, append([]string{"--format", "parseable", "--"}, files...)...).CombinedOutput()
 	var exit *exec.ExitError

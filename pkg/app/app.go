@@ -1,18 +1,16 @@
 // Package app wires configuration, AWS clients, storage, the service, the
 // HTTP server and the provisioner together, once per process. Lambda mains,
-// the local gateway and the admin CLI all build through here.
+// the local gateway and the admin CLI all build through here. It imports no
+// SDK config loader and no optional driver, so a route Lambda links only
+// what it runs.
 package app
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/onvera/deployments/pkg/apikey"
@@ -21,7 +19,6 @@ import (
 	"github.com/onvera/deployments/pkg/dynamostore"
 	"github.com/onvera/deployments/pkg/httpapi"
 	"github.com/onvera/deployments/pkg/provision"
-	"github.com/onvera/deployments/pkg/provision/templates"
 	"github.com/onvera/deployments/pkg/queue"
 	"github.com/onvera/deployments/pkg/ratelimit"
 )
@@ -33,41 +30,30 @@ type App struct {
 	DynamoDB    *dynamodb.Client
 	SQS         *sqs.Client
 	Store       *dynamostore.Store
+	Queue       *queue.SQS
 	Service     *deployment.Service
 	Server      *httpapi.Server
-	Provisioner *provision.Provisioner
+	Provisioner *provision.Provisioner // nil from BuildAPI
 	Log         *slog.Logger
 }
 
-// Option adjusts the AWS configuration (tests add fault injection, benchmarks count calls).
-type Option func(*aws.Config)
+// DriverFactory builds the provisioning driver named by ONVERA_DRIVER.
+type DriverFactory func(cfg config.Config, awsCfg aws.Config) (provision.Driver, error)
 
-// New loads configuration from the environment and builds the graph. It makes
-// no network calls: endpoints come from AWS_ENDPOINT_URL and friends, which
-// the SDK reads itself, so the same code reaches AWS, LocalStack or MiniStack.
-func New(ctx context.Context, opts ...Option) (*App, error) {
-	cfg, err := config.Load()
-	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
-	}
-	for _, o := range opts {
-		o(&awsCfg)
-	}
-	return Build(cfg, awsCfg, slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+// Drivers known without extra imports. Others (cfn.Factory) are passed to
+// Build by the processes that may run them.
+func simulated(cfg config.Config, _ aws.Config) (provision.Driver, error) {
+	return provision.Simulated{Delay: cfg.ProvisionDelay, BaseDomain: cfg.BaseDomain}, nil
 }
 
-// Build wires the graph from explicit configuration.
-func Build(cfg config.Config, awsCfg aws.Config, log *slog.Logger) (*App, error) {
+// BuildAPI wires everything the HTTP routes need.
+func BuildAPI(cfg config.Config, awsCfg aws.Config, log *slog.Logger) *App {
 	a := &App{Config: cfg, AWS: awsCfg, Log: log}
 	a.DynamoDB = dynamodb.NewFromConfig(awsCfg)
 	a.SQS = sqs.NewFromConfig(awsCfg)
 	a.Store = dynamostore.New(a.DynamoDB, cfg.Table)
-	q := &queue.SQS{Client: a.SQS, URL: cfg.QueueURL}
-	a.Service = &deployment.Service{Store: a.Store, Queue: q, BaseDomain: cfg.BaseDomain, Log: log}
+	a.Queue = &queue.SQS{Client: a.SQS, URL: cfg.QueueURL}
+	a.Service = &deployment.Service{Store: a.Store, Queue: a.Queue, BaseDomain: cfg.BaseDomain, Log: log}
 	a.Server = &httpapi.Server{
 		Service: a.Service,
 		Auth:    &apikey.Authenticator{Store: a.Store, TTL: cfg.KeyCacheTTL},
@@ -76,32 +62,37 @@ func Build(cfg config.Config, awsCfg aws.Config, log *slog.Logger) (*App, error)
 	if cfg.RateLimit > 0 {
 		a.Server.Limiter = &ratelimit.Limiter{Rate: cfg.RateLimit, Burst: max(cfg.RateBurst, 1)}
 	}
-	driver, err := newDriver(cfg, awsCfg)
+	return a
+}
+
+// Build wires the routes and the provisioner. drivers adds factories by
+// name to the built-in simulated one.
+func Build(cfg config.Config, awsCfg aws.Config, log *slog.Logger, drivers ...map[string]DriverFactory) (*App, error) {
+	a := BuildAPI(cfg, awsCfg, log)
+	factories := map[string]DriverFactory{"simulated": simulated}
+	for _, d := range drivers {
+		for name, f := range d {
+			factories[name] = f
+		}
+	}
+	factory, ok := factories[cfg.Driver]
+	if !ok {
+		return nil, fmt.Errorf("%s=%q: unknown provisioning driver in this process", config.EnvDriver, cfg.Driver)
+	}
+	driver, err := factory(cfg, awsCfg)
 	if err != nil {
 		return nil, err
 	}
-	a.Provisioner = &provision.Provisioner{
-		Store: a.Store, Queue: q, Driver: driver, BaseDomain: cfg.BaseDomain,
-		StaleAfter: cfg.StaleAfter, DLQARN: cfg.DLQARN, Retry: q, Log: log,
-	}
+	a.Provisioner = a.provisioner(driver)
 	return a, nil
 }
 
-func newDriver(cfg config.Config, awsCfg aws.Config) (provision.Driver, error) {
-	switch cfg.Driver {
-	case "simulated":
-		return provision.Simulated{Delay: cfg.ProvisionDelay, BaseDomain: cfg.BaseDomain}, nil
-	case "cloudformation":
-		tpl, err := templates.For()
-		if err != nil {
-			return nil, err
-		}
-		return provision.NewCloudFormation(provision.CloudFormation{
-			Client: cloudformation.NewFromConfig(awsCfg), Templates: tpl, Parameters: cfg.CFNParameters,
-			RoleARN: cfg.CFNRoleARN, BaseDomain: cfg.BaseDomain, Poll: cfg.ProvisionPoll, Timeout: cfg.ProvisionTimeout,
-		})
-	default:
-		return nil, fmt.Errorf("%s=%q: unknown provisioning driver (known: simulated, cloudformation)", config.EnvDriver, cfg.Driver)
+// provisioner builds the provisioner around driver (nil for the reconciler,
+// which only re-enqueues).
+func (a *App) provisioner(driver provision.Driver) *provision.Provisioner {
+	return &provision.Provisioner{
+		Store: a.Store, Queue: a.Queue, Driver: driver, BaseDomain: a.Config.BaseDomain,
+		StaleAfter: a.Config.StaleAfter, DLQARN: a.Config.DLQARN, Retry: a.Queue, Log: a.Log,
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/onvera/deployments/pkg/deployment"
-	"github.com/onvera/deployments/pkg/provision"
-	"github.com/onvera/deployments/pkg/provision/templates"
+	"github.com/onvera/deployments/pkg/provision/cfn"
+	"github.com/onvera/deployments/pkg/provision/cfn/templates"
 	"github.com/onvera/deployments/pkg/testenv"
 )
 
@@ -33,7 +33,7 @@ func TestAppTemplatesOnEmulator(t *testing.T) {
 		t.Run(string(app), func(t *testing.T) {
 			s := newSetup(t, nil)
 			client := cloudformation.NewFromConfig(testenv.AWSConfig(t))
-			drv, err := provision.NewCloudFormation(provision.CloudFormation{
+			drv, err := cfn.New(cfn.Driver{
 				Client: client, Templates: bodies,
 				Parameters: map[string]string{"CertificateArn": testCertificateARN},
 				BaseDomain: "example.test", Poll: time.Second, Timeout: 3 * time.Minute,
@@ -49,7 +49,7 @@ func TestAppTemplatesOnEmulator(t *testing.T) {
 			}
 			op := s.drive(t, "org", acc.OperationID, 3*time.Minute)
 			d, _ := s.app.Store.GetDeployment(ctx, "org", acc.DeploymentID)
-			name := provision.StackName(d)
+			name := cfn.StackName(d)
 			logStackResources(t, client, name)
 			want := deployment.URLFor(d, "example.test")
 			if op.Status != deployment.OpSucceeded || d.Status != deployment.Ready || d.URL != want {
@@ -60,7 +60,7 @@ func TestAppTemplatesOnEmulator(t *testing.T) {
 				t.Fatalf("stack: %v", err)
 			}
 			for _, o := range out.Stacks[0].Outputs {
-				if aws.ToString(o.OutputKey) == provision.OutputURL && aws.ToString(o.OutputValue) != want {
+				if aws.ToString(o.OutputKey) == cfn.OutputURL && aws.ToString(o.OutputValue) != want {
 					t.Errorf("Url output %q, want %q", aws.ToString(o.OutputValue), want)
 				}
 			}

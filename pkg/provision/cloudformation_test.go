@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/onvera/deployments/pkg/deployment"
-	"github.com/onvera/deployments/pkg/provision"
+	"github.com/onvera/deployments/pkg/provision/cfn"
 	"github.com/onvera/deployments/pkg/testenv"
 )
 
@@ -24,10 +24,10 @@ func template(t *testing.T, name string) string {
 
 // cfnSetup runs the real provisioner with the CloudFormation driver against
 // the emulator's CloudFormation.
-func cfnSetup(t *testing.T, airflowTemplate string) (setup, *cloudformation.Client, *provision.CloudFormation) {
+func cfnSetup(t *testing.T, airflowTemplate string) (setup, *cloudformation.Client, *cfn.Driver) {
 	s := newSetup(t, nil)
 	client := cloudformation.NewFromConfig(testenv.AWSConfig(t))
-	drv, err := provision.NewCloudFormation(provision.CloudFormation{
+	drv, err := cfn.New(cfn.Driver{
 		Client:     client,
 		Templates:  map[deployment.AppType]string{deployment.Airflow: airflowTemplate, deployment.Superset: template(t, "small.json")},
 		BaseDomain: "example.test", Poll: time.Second, Timeout: time.Minute,
@@ -81,7 +81,7 @@ func TestCloudFormationLifecycle(t *testing.T) {
 	if op.Status != deployment.OpSucceeded || d.Status != deployment.Ready || d.URL != wantURL {
 		t.Fatalf("create: %s %+v; deployment %s %q (want %q)", op.Status, op.Error, d.Status, d.URL, wantURL)
 	}
-	out, err := client.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(provision.StackName(d))})
+	out, err := client.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(cfn.StackName(d))})
 	if err != nil || len(out.Stacks) != 1 {
 		t.Fatalf("stack: %v", err)
 	}
@@ -89,7 +89,7 @@ func TestCloudFormationLifecycle(t *testing.T) {
 	for _, tg := range out.Stacks[0].Tags {
 		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 	}
-	if tags[provision.TagOrganization] != "org" || tags[provision.TagDeployment] != d.ID {
+	if tags[cfn.TagOrganization] != "org" || tags[cfn.TagDeployment] != d.ID {
 		t.Fatalf("tags %v", tags)
 	}
 
@@ -99,7 +99,7 @@ func TestCloudFormationLifecycle(t *testing.T) {
 	}
 	op = s.drive(t, "org", del.OperationID, time.Minute)
 	d, _ = s.app.Store.GetDeployment(ctx, "org", d.ID)
-	if op.Status != deployment.OpSucceeded || d.Status != deployment.Destroyed || !stackGone(t, client, provision.StackName(d)) {
+	if op.Status != deployment.OpSucceeded || d.Status != deployment.Destroyed || !stackGone(t, client, cfn.StackName(d)) {
 		t.Fatalf("delete: %s %+v; deployment %s", op.Status, op.Error, d.Status)
 	}
 }
@@ -116,7 +116,7 @@ func TestCloudFormationFailureReportsReasonAndCleansUp(t *testing.T) {
 	}
 	t.Logf("reported reason: %s", op.Error.Message)
 	deadline := time.Now().Add(30 * time.Second)
-	for !stackGone(t, client, provision.StackName(d)) {
+	for !stackGone(t, client, cfn.StackName(d)) {
 		if time.Now().After(deadline) {
 			t.Fatal("failed stack was not cleaned up")
 		}
@@ -151,7 +151,7 @@ func TestCloudFormationTimeout(t *testing.T) {
 	}
 	d, _ := s.app.Store.GetDeployment(ctx, "org", acc.DeploymentID)
 	deadline := time.Now().Add(30 * time.Second)
-	for !stackGone(t, client, provision.StackName(d)) {
+	for !stackGone(t, client, cfn.StackName(d)) {
 		if time.Now().After(deadline) {
 			t.Fatal("timed-out stack was not deleted")
 		}

@@ -1,5 +1,5 @@
 // Command gen synthesizes the deployment stack of every app type (infra/apps)
-// into pkg/provision/templates/<app>.json, the compact template bodies the
+// into pkg/provision/cfn/templates/<app>.json, the compact template bodies the
 // cloudformation driver embeds. Run from the module root: `make templates`.
 package main
 
@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	out := flag.String("out", "pkg/provision/templates", "directory for <app>.json")
+	out := flag.String("out", "pkg/provision/cfn/templates", "directory for <app>.json")
 	flag.Parse()
 	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
 		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

@@ -1,4 +1,7 @@
-package provision
+// Package cfn is the cloudformation provisioning driver: each deployment is
+// its own CloudFormation stack. It lives apart from package provision so that
+// only the provisioner links the CloudFormation client.
+package cfn
 
 import (
 	"context"
@@ -12,11 +15,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/smithy-go"
+	"github.com/onvera/deployments/pkg/config"
 	"github.com/onvera/deployments/pkg/deployment"
+	"github.com/onvera/deployments/pkg/provision"
+	"github.com/onvera/deployments/pkg/provision/cfn/templates"
 )
 
-// CloudFormationAPI is the part of the CloudFormation client the driver uses.
-type CloudFormationAPI interface {
+// API is the part of the CloudFormation client the driver uses.
+type API interface {
 	CreateStack(context.Context, *cloudformation.CreateStackInput, ...func(*cloudformation.Options)) (*cloudformation.CreateStackOutput, error)
 	DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
 	DescribeStackEvents(context.Context, *cloudformation.DescribeStackEventsInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error)
@@ -24,11 +30,11 @@ type CloudFormationAPI interface {
 	DeleteStack(context.Context, *cloudformation.DeleteStackInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
 }
 
-// CloudFormation stands each deployment up as its own stack, named
+// Driver stands each deployment up as its own stack, named
 // onvera-<deployment id>, from the template of its app type. It never waits:
 // each call looks at the stack once and says when to look again.
-type CloudFormation struct {
-	Client     CloudFormationAPI
+type Driver struct {
+	Client     API
 	Templates  map[deployment.AppType]string // template bodies (JSON)
 	Parameters map[string]string             // stack parameters beyond the per-deployment ones
 	RoleARN    string                        // service role CloudFormation acts as; empty: the caller's rights
@@ -48,7 +54,7 @@ const (
 )
 
 // NewCloudFormation validates the templates and counts their resources for progress reports.
-func NewCloudFormation(c CloudFormation) (*CloudFormation, error) {
+func New(c Driver) (*Driver, error) {
 	c.totals = map[deployment.AppType]int{}
 	for app, body := range c.Templates {
 		var tpl struct {
@@ -68,12 +74,12 @@ func NewCloudFormation(c CloudFormation) (*CloudFormation, error) {
 	return &c, nil
 }
 
-var _ Driver = (*CloudFormation)(nil)
+var _ provision.Driver = (*Driver)(nil)
 
 // StackName is the deployment's stack.
 func StackName(d deployment.Deployment) string { return "onvera-" + d.ID }
 
-func (c *CloudFormation) now() time.Time {
+func (c *Driver) now() time.Time {
 	if c.Now != nil {
 		return c.Now()
 	}
@@ -81,7 +87,7 @@ func (c *CloudFormation) now() time.Time {
 }
 
 // describe returns the stack, or nil when there is none.
-func (c *CloudFormation) describe(ctx context.Context, name string) (*cfntypes.Stack, error) {
+func (c *Driver) describe(ctx context.Context, name string) (*cfntypes.Stack, error) {
 	out, err := c.Client.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
 	var api smithy.APIError
 	// CloudFormation answers ValidationError for a stack that does not exist;
@@ -99,22 +105,22 @@ func (c *CloudFormation) describe(ctx context.Context, name string) (*cfntypes.S
 	return &out.Stacks[0], nil
 }
 
-func (c *CloudFormation) timedOut(op deployment.Operation) bool {
+func (c *Driver) timedOut(op deployment.Operation) bool {
 	return c.now().Sub(op.UpdatedAt) > c.Timeout
 }
 
 // Provision creates the stack, then reports its progress until it completes
 // (URL from the Url output) or fails (reason from the stack's events, and
 // the stack is deleted so nothing is left running).
-func (c *CloudFormation) Provision(ctx context.Context, d deployment.Deployment, op deployment.Operation) (Result, error) {
+func (c *Driver) Provision(ctx context.Context, d deployment.Deployment, op deployment.Operation) (provision.Result, error) {
 	tpl, ok := c.Templates[d.AppType]
 	if !ok {
-		return Result{Failure: &deployment.OpError{Code: deployment.OpErrProvisionFailed, Message: "No template for app type " + string(d.AppType)}}, nil
+		return provision.Result{Failure: &deployment.OpError{Code: deployment.OpErrProvisionFailed, Message: "No template for app type " + string(d.AppType)}}, nil
 	}
 	name := StackName(d)
 	st, err := c.describe(ctx, name)
 	if err != nil {
-		return Result{}, err
+		return provision.Result{}, err
 	}
 	if st == nil {
 		if c.timedOut(op) {
@@ -138,76 +144,76 @@ func (c *CloudFormation) Provision(ctx context.Context, d deployment.Deployment,
 			case errors.As(err, &exists): // a duplicate task got there first: fine
 			case errors.As(err, &api) && (api.ErrorCode() == "ValidationError" || api.ErrorCode() == "InsufficientCapabilitiesException"):
 				// The template or its parameters are wrong: retrying cannot help.
-				return Result{Failure: &deployment.OpError{Code: deployment.OpErrProvisionFailed, Message: "Stack rejected: " + api.ErrorMessage()}}, nil
+				return provision.Result{Failure: &deployment.OpError{Code: deployment.OpErrProvisionFailed, Message: "Stack rejected: " + api.ErrorMessage()}}, nil
 			default:
-				return Result{}, fmt.Errorf("create stack: %w", err)
+				return provision.Result{}, fmt.Errorf("create stack: %w", err)
 			}
 		}
-		return Result{RetryAfter: c.Poll, Progress: &deployment.Progress{Step: "CREATE_STACK", ResourcesTotal: c.totals[d.AppType]}}, nil
+		return provision.Result{RetryAfter: c.Poll, Progress: &deployment.Progress{Step: "CREATE_STACK", ResourcesTotal: c.totals[d.AppType]}}, nil
 	}
 	switch status := st.StackStatus; {
 	case status == cfntypes.StackStatusCreateComplete:
 		for _, o := range st.Outputs {
 			if aws.ToString(o.OutputKey) == OutputURL {
-				return Result{Done: true, URL: aws.ToString(o.OutputValue)}, nil
+				return provision.Result{Done: true, URL: aws.ToString(o.OutputValue)}, nil
 			}
 		}
-		return Result{Done: true, URL: deployment.URLFor(d, c.BaseDomain)}, nil
+		return provision.Result{Done: true, URL: deployment.URLFor(d, c.BaseDomain)}, nil
 	case status == cfntypes.StackStatusCreateInProgress:
 		if c.timedOut(op) {
 			return c.fail(ctx, name, op, fmt.Sprintf("Timed out after %s while the stack was being created", c.Timeout))
 		}
 		p, err := c.progress(ctx, name, string(status), d.AppType, cfntypes.ResourceStatusCreateComplete)
 		if err != nil {
-			return Result{}, err
+			return provision.Result{}, err
 		}
-		return Result{RetryAfter: c.Poll, Progress: p}, nil
+		return provision.Result{RetryAfter: c.Poll, Progress: p}, nil
 	case strings.HasSuffix(string(status), "_FAILED") || strings.HasPrefix(string(status), "ROLLBACK_") || strings.HasPrefix(string(status), "DELETE_"):
 		reason, err := c.failureReason(ctx, name)
 		if err != nil {
-			return Result{}, err
+			return provision.Result{}, err
 		}
 		return c.fail(ctx, name, op, reason)
 	default:
-		return Result{RetryAfter: c.Poll, Progress: &deployment.Progress{Step: string(status), ResourcesTotal: c.totals[d.AppType]}}, nil
+		return provision.Result{RetryAfter: c.Poll, Progress: &deployment.Progress{Step: string(status), ResourcesTotal: c.totals[d.AppType]}}, nil
 	}
 }
 
 // fail starts deleting the stack (cleanup) and reports a permanent failure.
-func (c *CloudFormation) fail(ctx context.Context, name string, op deployment.Operation, reason string) (Result, error) {
+func (c *Driver) fail(ctx context.Context, name string, op deployment.Operation, reason string) (provision.Result, error) {
 	if _, err := c.Client.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(name), ClientRequestToken: token(op, "-cleanup")}); err != nil {
-		return Result{}, fmt.Errorf("cleanup: %w", err)
+		return provision.Result{}, fmt.Errorf("cleanup: %w", err)
 	}
-	return Result{Failure: &deployment.OpError{Code: deployment.OpErrProvisionFailed, Message: reason}}, nil
+	return provision.Result{Failure: &deployment.OpError{Code: deployment.OpErrProvisionFailed, Message: reason}}, nil
 }
 
 // Destroy deletes the stack and reports progress until it is gone.
-func (c *CloudFormation) Destroy(ctx context.Context, d deployment.Deployment, op deployment.Operation) (Result, error) {
+func (c *Driver) Destroy(ctx context.Context, d deployment.Deployment, op deployment.Operation) (provision.Result, error) {
 	name := StackName(d)
 	st, err := c.describe(ctx, name)
 	if err != nil {
-		return Result{}, err
+		return provision.Result{}, err
 	}
 	if st == nil || st.StackStatus == cfntypes.StackStatusDeleteComplete {
-		return Result{Done: true}, nil
+		return provision.Result{Done: true}, nil
 	}
 	switch st.StackStatus {
 	case cfntypes.StackStatusDeleteInProgress:
 		if c.timedOut(op) {
-			return Result{Failure: &deployment.OpError{Code: deployment.OpErrDestroyFailed, Message: fmt.Sprintf("Timed out after %s while the stack was being deleted", c.Timeout)}}, nil
+			return provision.Result{Failure: &deployment.OpError{Code: deployment.OpErrDestroyFailed, Message: fmt.Sprintf("Timed out after %s while the stack was being deleted", c.Timeout)}}, nil
 		}
 		p, err := c.progress(ctx, name, string(st.StackStatus), d.AppType, cfntypes.ResourceStatusDeleteComplete)
 		if err != nil {
-			return Result{}, err
+			return provision.Result{}, err
 		}
-		return Result{RetryAfter: c.Poll, Progress: p}, nil
+		return provision.Result{RetryAfter: c.Poll, Progress: p}, nil
 	case cfntypes.StackStatusDeleteFailed:
 		if c.timedOut(op) {
 			reason, err := c.failureReason(ctx, name)
 			if err != nil {
-				return Result{}, err
+				return provision.Result{}, err
 			}
-			return Result{Failure: &deployment.OpError{Code: deployment.OpErrDestroyFailed, Message: reason}}, nil
+			return provision.Result{Failure: &deployment.OpError{Code: deployment.OpErrDestroyFailed, Message: reason}}, nil
 		}
 	}
 	// Anything else (complete, failed, still creating): delete it. A second
@@ -217,9 +223,9 @@ func (c *CloudFormation) Destroy(ctx context.Context, d deployment.Deployment, o
 		in.RoleARN = aws.String(c.RoleARN)
 	}
 	if _, err := c.Client.DeleteStack(ctx, in); err != nil {
-		return Result{}, fmt.Errorf("delete stack: %w", err)
+		return provision.Result{}, fmt.Errorf("delete stack: %w", err)
 	}
-	return Result{RetryAfter: c.Poll, Progress: &deployment.Progress{Step: "DELETE_STACK", ResourcesTotal: c.totals[d.AppType]}}, nil
+	return provision.Result{RetryAfter: c.Poll, Progress: &deployment.Progress{Step: "DELETE_STACK", ResourcesTotal: c.totals[d.AppType]}}, nil
 }
 
 // token makes CloudFormation treat a duplicate task's call as the same
@@ -228,7 +234,7 @@ func token(op deployment.Operation, suffix string) *string {
 	return aws.String(strings.ReplaceAll(op.ID, "_", "-") + suffix)
 }
 
-func (c *CloudFormation) parameters(d deployment.Deployment) []cfntypes.Parameter {
+func (c *Driver) parameters(d deployment.Deployment) []cfntypes.Parameter {
 	params := map[string]string{"DeploymentId": d.ID, "OrganizationId": d.OrgID, "Hostname": strings.TrimPrefix(deployment.URLFor(d, c.BaseDomain), "https://")}
 	for k, v := range c.Parameters {
 		params[k] = v
@@ -241,7 +247,7 @@ func (c *CloudFormation) parameters(d deployment.Deployment) []cfntypes.Paramete
 }
 
 // progress counts the stack's resources that reached done.
-func (c *CloudFormation) progress(ctx context.Context, name, step string, app deployment.AppType, done cfntypes.ResourceStatus) (*deployment.Progress, error) {
+func (c *Driver) progress(ctx context.Context, name, step string, app deployment.AppType, done cfntypes.ResourceStatus) (*deployment.Progress, error) {
 	p := &deployment.Progress{Step: step, ResourcesTotal: c.totals[app]}
 	pages := cloudformation.NewListStackResourcesPaginator(c.Client, &cloudformation.ListStackResourcesInput{StackName: aws.String(name)})
 	for pages.HasMorePages() {
@@ -260,7 +266,7 @@ func (c *CloudFormation) progress(ctx context.Context, name, step string, app de
 
 // failureReason is the first resource failure in the stack's events: the
 // cause, not the cascade of cancellations after it.
-func (c *CloudFormation) failureReason(ctx context.Context, name string) (string, error) {
+func (c *Driver) failureReason(ctx context.Context, name string) (string, error) {
 	out, err := c.Client.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(name)})
 	if err != nil {
 		return "", err
@@ -282,4 +288,17 @@ func (c *CloudFormation) failureReason(ctx context.Context, name string) (string
 		return "Stack failed without a reported reason", nil
 	}
 	return reason, nil
+}
+
+// Factory builds the driver from configuration and the embedded templates;
+// it has the shape of app.DriverFactory.
+func Factory(cfg config.Config, awsCfg aws.Config) (provision.Driver, error) {
+	tpl, err := templates.For()
+	if err != nil {
+		return nil, err
+	}
+	return New(Driver{
+		Client: cloudformation.NewFromConfig(awsCfg), Templates: tpl, Parameters: cfg.CFNParameters,
+		RoleARN: cfg.CFNRoleARN, BaseDomain: cfg.BaseDomain, Poll: cfg.ProvisionPoll, Timeout: cfg.ProvisionTimeout,
+	})
 }

@@ -1,4 +1,4 @@
-package provision
+package cfn
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func TestCloudFormationInProgressAndTimeout(t *testing.T) {
 	fake := &slowStack{status: cfntypes.StackStatusCreateInProgress,
 		resources: []cfntypes.ResourceStatus{cfntypes.ResourceStatusCreateComplete, cfntypes.ResourceStatusCreateInProgress}}
 	now := time.Unix(10000, 0)
-	drv, err := NewCloudFormation(CloudFormation{Client: fake, Templates: map[deployment.AppType]string{deployment.Airflow: threeResources},
+	drv, err := New(Driver{Client: fake, Templates: map[deployment.AppType]string{deployment.Airflow: threeResources},
 		Poll: 20 * time.Second, Timeout: time.Hour, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
