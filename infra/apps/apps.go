@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -29,12 +30,13 @@ import (
 )
 
 // Parameter names. The first three come from the driver for every
-// deployment; CertificateArn comes from ONVERA_CFN_PARAMETERS.
+// deployment; CertificateArn and HostedZoneId come from ONVERA_CFN_PARAMETERS.
 const (
 	ParamDeploymentID   = "DeploymentId"
 	ParamOrganizationID = "OrganizationId"
 	ParamHostname       = "Hostname"
 	ParamCertificateARN = "CertificateArn"
+	ParamHostedZoneID   = "HostedZoneId"
 )
 
 // Sizing shared by both apps. t4g.micro (2 vCPU burst, 1 GiB) holds a
@@ -122,6 +124,7 @@ func NewStack(scope constructs.Construct, a *App) awscdk.Stack {
 	orgID := param(ParamOrganizationID, "organization id (tags)", `^[A-Za-z0-9_.-]{1,128}$`)
 	hostname := param(ParamHostname, "public host name, e.g. airflow.550e8400e29b.onvera.io", `^[a-z0-9.-]{1,253}$`)
 	certARN := param(ParamCertificateARN, "ACM certificate for Hostname, same region", `^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+$`)
+	zoneID := param(ParamHostedZoneID, "Route 53 hosted zone of the base domain; Hostname gets an alias record there", `^Z[A-Z0-9]{1,32}$`)
 	awscdk.Tags_Of(st).Add(str(cfn.TagOrganization), orgID, nil)
 	awscdk.Tags_Of(st).Add(str(cfn.TagDeployment), deploymentID, nil)
 	awscdk.Tags_Of(st).Add(str("onvera:app"), str(string(a.Type)), nil)
@@ -240,11 +243,20 @@ func NewStack(scope constructs.Construct, a *App) awscdk.Stack {
 	cfnSvc.AddPropertyOverride(str("HealthCheckGracePeriodSeconds"), 300)
 	svc.Node().AddDependency(https)
 
+	// Hostname -> load balancer, so the deployment's URL reaches it. The
+	// record lives and dies with the stack.
+	awsroute53.NewCfnRecordSet(st, str("Dns"), &awsroute53.CfnRecordSetProps{
+		HostedZoneId: zoneID, Name: hostname, Type: str("A"),
+		AliasTarget: &awsroute53.CfnRecordSet_AliasTargetProperty{
+			DnsName: alb.LoadBalancerDnsName(), HostedZoneId: alb.LoadBalancerCanonicalHostedZoneId(), EvaluateTargetHealth: jsii.Bool(false),
+		},
+	})
+
 	awscdk.NewCfnOutput(st, str(cfn.OutputURL), &awscdk.CfnOutputProps{
 		Description: str("the app's URL"), Value: awscdk.Fn_Join(str(""), &[]*string{str("https://"), hostname}),
 	})
 	awscdk.NewCfnOutput(st, str("LoadBalancerDns"), &awscdk.CfnOutputProps{
-		Description: str("point Hostname (CNAME/alias) here"), Value: alb.LoadBalancerDnsName(),
+		Description: str("the load balancer Hostname's alias record points at"), Value: alb.LoadBalancerDnsName(),
 	})
 	awscdk.NewCfnOutput(st, str("AdminSecretArn"), &awscdk.CfnOutputProps{
 		Description: str("first admin user's credentials"), Value: admin.SecretArn(),

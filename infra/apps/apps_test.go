@@ -105,13 +105,20 @@ func TestTemplateProperties(t *testing.T) {
 			if err := json.Unmarshal(body, &tp); err != nil {
 				t.Fatal(err)
 			}
-			for _, p := range []string{ParamDeploymentID, ParamOrganizationID, ParamHostname, ParamCertificateARN} {
+			for _, p := range []string{ParamDeploymentID, ParamOrganizationID, ParamHostname, ParamCertificateARN, ParamHostedZoneID} {
 				if tp.Parameters[p]["Type"] != "String" {
 					t.Errorf("parameter %s missing", p)
 				}
 			}
-			if len(tp.Parameters) != 4 {
-				t.Errorf("parameters %v: the driver passes only these four", tp.Parameters)
+			if len(tp.Parameters) != 5 {
+				t.Errorf("parameters %v: the driver passes only these five", tp.Parameters)
+			}
+			// The hostname resolves to the load balancer: an alias A record in the given zone.
+			dns := tp.ofType("AWS::Route53::RecordSet")
+			if len(dns) != 1 || js(dns[0]["HostedZoneId"]) != `{"Ref":"HostedZoneId"}` ||
+				js(dns[0]["Name"]) != `{"Ref":"Hostname"}` || dns[0]["Type"] != "A" ||
+				!strings.Contains(js(dns[0]["AliasTarget"]), `"CanonicalHostedZoneID"`) {
+				t.Errorf("DNS record %v", dns)
 			}
 			if got := js(tp.Outputs["Url"]["Value"]); got != `{"Fn::Join":["",["https://",{"Ref":"Hostname"}]]}` {
 				t.Errorf("Url output %s", got)

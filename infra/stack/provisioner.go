@@ -125,7 +125,7 @@ var DeploymentStackActions = map[string][]string{
 // grantCloudFormation lets the provisioner run deployment stacks: the
 // driver's stack calls on onvera-* stacks, and passing (only) the deployment
 // role, which holds what the templates need. ONVERA_CFN_ROLE_ARN and
-// ONVERA_CFN_PARAMETERS (CertificateArn) tell the driver.
+// ONVERA_CFN_PARAMETERS (CertificateArn, HostedZoneId) tell the driver.
 func grantCloudFormation(p *Provisioner, s Settings) awsiam.Role {
 	arn := func(service, resource string) *string {
 		return awscdk.Fn_Sub(str("arn:${AWS::Partition}:"+service+":${AWS::Region}:${AWS::AccountId}:"+resource), nil)
@@ -163,7 +163,16 @@ func grantCloudFormation(p *Provisioner, s Settings) awsiam.Role {
 		Actions: strs("iam:PassRole"), Resources: &[]*string{role.RoleArn()},
 		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "cloudformation.amazonaws.com"}},
 	}))
-	params, _ := json.Marshal(map[string]string{"CertificateArn": s.DeploymentCertificateARN})
+	// Each stack adds (and on delete removes) its hostname's alias record in
+	// the base domain's zone, and nothing else in Route 53.
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   strs("route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetHostedZone"),
+		Resources: &[]*string{awscdk.Fn_Sub(str("arn:${AWS::Partition}:route53:::hostedzone/"+s.DeploymentHostedZoneID), nil)},
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: strs("route53:GetChange"), Resources: &[]*string{awscdk.Fn_Sub(str("arn:${AWS::Partition}:route53:::change/*"), nil)},
+	}))
+	params, _ := json.Marshal(map[string]string{"CertificateArn": s.DeploymentCertificateARN, "HostedZoneId": s.DeploymentHostedZoneID})
 	fn.AddEnvironment(str(config.EnvCFNRoleARN), role.RoleArn(), nil)
 	fn.AddEnvironment(str(config.EnvCFNParameters), str(string(params)), nil)
 
@@ -174,6 +183,8 @@ func grantCloudFormation(p *Provisioner, s Settings) awsiam.Role {
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
 		sup("Creating VPCs, subnets, security groups, load balancers, ECS clusters/services and RDS instances cannot be "+
 			"scoped to resources whose ids do not exist yet; the actions are listed one by one, no service wildcards.", `/^Resource::\*$/g`),
+		sup("Route 53 change ids are generated per change; GetChange only reads a change's status.",
+			`/^Resource::arn:<AWS::Partition>:route53:::change\/\*$/g`),
 		sup("Deployment stacks' log groups and roles are named after their stack (onvera-<id>-...); secrets get generated "+
 			"names, so they are scoped to this account and region.",
 			`/^Resource::arn:<AWS::Partition>:(logs:<AWS::Region>:<AWS::AccountId>:log-group:onvera-\*|secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:\*|iam::<AWS::AccountId>:role\/onvera-\*|iam::<AWS::AccountId>:role\/aws-service-role\/\*)$/g`),

@@ -14,6 +14,7 @@ import (
 var cfnCtx = map[string]any{
 	"stage": "dev", "driver": DriverCloudFormation,
 	"deploymentCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
+	"deploymentHostedZoneId":   "Z0123456789ABCDEFGHIJ",
 }
 
 // statements returns the Allow statements of the policies attached to a role, as JSON.
@@ -83,7 +84,7 @@ func TestCloudFormationDriverGrants(t *testing.T) {
 	}
 	env := jsonOf(tp.Resources[fnID].Properties["Environment"])
 	if !strings.Contains(env, `"`+config.EnvCFNRoleARN+`":{"Fn::GetAtt":["`+roleID+`","Arn"]}`) ||
-		!strings.Contains(env, `"`+config.EnvCFNParameters+`":"{\"CertificateArn\":\"`+cfnCtx["deploymentCertificateArn"].(string)+`\"}"`) ||
+		!strings.Contains(env, `"`+config.EnvCFNParameters+`":"{\"CertificateArn\":\"`+cfnCtx["deploymentCertificateArn"].(string)+`\",\"HostedZoneId\":\"`+cfnCtx["deploymentHostedZoneId"].(string)+`\"}"`) ||
 		!strings.Contains(env, `"`+config.EnvDriver+`":"cloudformation"`) {
 		t.Errorf("provisioner environment %s", env)
 	}
@@ -140,6 +141,10 @@ func TestCloudFormationDriverSettings(t *testing.T) {
 		t.Error("driver=cloudformation without deploymentCertificateArn accepted")
 	}
 	s.DeploymentCertificateARN = "arn:aws:acm:us-east-1:123456789012:certificate/x"
+	if err := s.Validate(); err == nil {
+		t.Error("driver=cloudformation without deploymentHostedZoneId accepted")
+	}
+	s.DeploymentHostedZoneID = "Z0123456789ABCDEFGHIJ"
 	if err := s.Validate(); err != nil {
 		t.Error(err)
 	}

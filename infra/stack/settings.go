@@ -25,12 +25,15 @@ type Settings struct {
 	// context "deploymentCertificateArn": ACM certificate (same region) the
 	// deployment stacks' HTTPS listeners use; required by driver=cloudformation.
 	DeploymentCertificateARN string
-	Tracing                  bool   // context "tracing": X-Ray on Lambdas
-	Arch                     string // context "arch": arm64 on AWS; the host's (amd64/x86_64) on an emulator
-	AssetDir                 string // context "assetDir": where `make lambdas` put <name>/bootstrap
-	AlarmTopicARN            string // context "alarmTopicArn": optional SNS topic the alarms notify
-	ThrottleRate             float64
-	ThrottleBurst            float64
+	// context "deploymentHostedZoneId": Route 53 zone of baseDomain where each
+	// deployment stack adds its hostname's alias; required by driver=cloudformation.
+	DeploymentHostedZoneID string
+	Tracing                bool   // context "tracing": X-Ray on Lambdas
+	Arch                   string // context "arch": arm64 on AWS; the host's (amd64/x86_64) on an emulator
+	AssetDir               string // context "assetDir": where `make lambdas` put <name>/bootstrap
+	AlarmTopicARN          string // context "alarmTopicArn": optional SNS topic the alarms notify
+	ThrottleRate           float64
+	ThrottleBurst          float64
 }
 
 // Provisioning drivers (context "driver").
@@ -65,7 +68,7 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 		"stage": &s.Stage, "baseDomain": &s.BaseDomain, "customDomain": &s.CustomDomain,
 		"certificateArn": &s.CertificateARN, "driver": &s.Driver, "provisionDelay": &s.ProvisionDelay,
 		"arch": &s.Arch, "assetDir": &s.AssetDir, "alarmTopicArn": &s.AlarmTopicARN,
-		"deploymentCertificateArn": &s.DeploymentCertificateARN,
+		"deploymentCertificateArn": &s.DeploymentCertificateARN, "deploymentHostedZoneId": &s.DeploymentHostedZoneID,
 	} {
 		if v, ok := get(key); ok {
 			*dst = v
@@ -119,6 +122,9 @@ func (s Settings) Validate() error {
 	case DriverCloudFormation:
 		if s.DeploymentCertificateARN == "" {
 			return fmt.Errorf("driver=cloudformation needs deploymentCertificateArn (the deployment stacks' HTTPS certificate)")
+		}
+		if s.DeploymentHostedZoneID == "" {
+			return fmt.Errorf("driver=cloudformation needs deploymentHostedZoneId (the Route 53 zone of baseDomain)")
 		}
 	default:
 		return fmt.Errorf("driver=%q: want %s or %s", s.Driver, DriverSimulated, DriverCloudFormation)

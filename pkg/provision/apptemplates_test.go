@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/onvera/deployments/pkg/deployment"
 	"github.com/onvera/deployments/pkg/provision/cfn"
 	"github.com/onvera/deployments/pkg/provision/cfn/templates"
@@ -29,13 +30,21 @@ func TestAppTemplatesOnEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dns := route53.NewFromConfig(testenv.AWSConfig(t))
+	zone, err := dns.CreateHostedZone(context.Background(), &route53.CreateHostedZoneInput{
+		Name: aws.String("example.test"), CallerReference: aws.String(t.Name() + time.Now().String()),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoneID := strings.TrimPrefix(aws.ToString(zone.HostedZone.Id), "/hostedzone/")
 	for _, app := range []deployment.AppType{deployment.Airflow, deployment.Superset} {
 		t.Run(string(app), func(t *testing.T) {
 			s := newSetup(t, nil)
 			client := cloudformation.NewFromConfig(testenv.AWSConfig(t))
 			drv, err := cfn.New(cfn.Driver{
 				Client: client, Templates: bodies,
-				Parameters: map[string]string{"CertificateArn": testCertificateARN},
+				Parameters: map[string]string{"CertificateArn": testCertificateARN, "HostedZoneId": zoneID},
 				BaseDomain: "example.test", Poll: time.Second, Timeout: 3 * time.Minute,
 			})
 			if err != nil {
@@ -65,6 +74,13 @@ func TestAppTemplatesOnEmulator(t *testing.T) {
 				}
 			}
 
+			host := strings.TrimPrefix(want, "https://")
+			if alias := aliasOf(t, dns, zoneID, host); alias == "" {
+				t.Fatalf("no alias record for %s in the hosted zone", host)
+			} else {
+				t.Logf("%s is an alias of %s", host, alias)
+			}
+
 			del, err := s.svc.Delete(ctx, "org", d.ID, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -74,8 +90,25 @@ func TestAppTemplatesOnEmulator(t *testing.T) {
 			if op.Status != deployment.OpSucceeded || d.Status != deployment.Destroyed || !stackGone(t, client, name) {
 				t.Fatalf("delete: %s %+v; deployment %s", op.Status, op.Error, d.Status)
 			}
+			if alias := aliasOf(t, dns, zoneID, host); alias != "" {
+				t.Fatalf("alias record for %s left behind", host)
+			}
 		})
 	}
+}
+
+// aliasOf is the alias target of host's A record in the zone, or "".
+func aliasOf(t *testing.T, dns *route53.Client, zoneID, host string) string {
+	out, err := dns.ListResourceRecordSets(context.Background(), &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zoneID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range out.ResourceRecordSets {
+		if strings.TrimSuffix(aws.ToString(rs.Name), ".") == host && rs.Type == "A" && rs.AliasTarget != nil {
+			return aws.ToString(rs.AliasTarget.DNSName)
+		}
+	}
+	return ""
 }
 
 // logStackResources logs each resource type's count and status (and the
