@@ -70,7 +70,7 @@ func (c *client) call(method, path, idem, body string) (int, map[string]string) 
 }
 
 // run drives a mixed workload and returns what the API accepted.
-func run(t *testing.T, c *client, creates int, deleteEvery int, concurrency int) []accepted {
+func run(t *testing.T, c *client, prefix string, creates int, deleteEvery int, concurrency int) []accepted {
 	var mu sync.Mutex
 	var out []accepted
 	var wg sync.WaitGroup
@@ -80,7 +80,7 @@ func run(t *testing.T, c *client, creates int, deleteEvery int, concurrency int)
 		wg.Go(func() {
 			defer func() { <-sem }()
 			apps := []string{"airflow", "superset"}
-			status, ids := c.call("POST", "/api/v1/deployments", fmt.Sprintf("create-%d", i), fmt.Sprintf(`{"app_type":%q}`, apps[i%2]))
+			status, ids := c.call("POST", "/api/v1/deployments", fmt.Sprintf("%screate-%d", prefix, i), fmt.Sprintf(`{"app_type":%q}`, apps[i%2]))
 			if status != 202 {
 				t.Logf("create %d refused: %d %s", i, status, ids["last"])
 				return
@@ -94,7 +94,7 @@ func run(t *testing.T, c *client, creates int, deleteEvery int, concurrency int)
 			if i%(2*deleteEvery) == 0 {
 				time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond) // some while provisioning, some after
 			}
-			status, dids := c.call("DELETE", "/api/v1/deployments/"+ids["deployment_id"], fmt.Sprintf("delete-%d", i), "")
+			status, dids := c.call("DELETE", "/api/v1/deployments/"+ids["deployment_id"], fmt.Sprintf("%sdelete-%d", prefix, i), "")
 			if status != 202 {
 				t.Logf("delete %d refused: %d %s", i, status, dids["last"])
 			}
@@ -202,7 +202,7 @@ func TestFaultInjection(t *testing.T) {
 	}
 	inj.Enable(true)
 	c := &client{base: testenv.Gateway(t, a), key: secret, http: &http.Client{Timeout: 30 * time.Second}}
-	acc := run(t, c, 220, 2, 6)
+	acc := run(t, c, "", 220, 2, 6)
 	inj.Enable(true)
 	cleanStore := dynamostore.New(dynamodbClient(clean), cfg.Table)
 	stuck := verify(t, cleanStore, "org_chaos", acc, 3*time.Minute)
@@ -249,25 +249,34 @@ func TestEmulatorRestart(t *testing.T) {
 	secret, _, _ := apikey.Mint(context.Background(), a.Store, "org_restart", apikey.AllScopes, apikey.PrefixTest, time.Now())
 	c := &client{base: testenv.Gateway(t, a), key: secret, http: &http.Client{Timeout: 10 * time.Second}}
 
-	var acc []accepted
-	var wg sync.WaitGroup
-	start := time.Now()
-	wg.Go(func() {
-		acc = run(t, c, 80, 4, 2)
-		t.Logf("workload finished after %s", time.Since(start).Round(time.Millisecond))
-	})
-	time.Sleep(1500 * time.Millisecond)
+	// A first wave is accepted and still provisioning (1.5 s each) when the
+	// emulator goes away; a second wave is sent into the outage and retried
+	// by the client until the emulator is back.
+	acc := run(t, c, "a-", 40, 4, 4)
+	inFlight := 0
+	for _, x := range acc {
+		if op, err := a.Store.GetOperation(context.Background(), "org_restart", x.opID); err == nil && !op.Status.Terminal() {
+			inFlight++
+		}
+	}
 	emu.Stop()
-	t.Log("emulator stopped mid-run")
+	t.Logf("emulator stopped with %d of %d accepted operations in flight", inFlight, len(acc))
+	if inFlight == 0 {
+		t.Fatal("nothing in flight when the emulator stopped: the test would prove nothing")
+	}
+	var second []accepted
+	var wg sync.WaitGroup
+	wg.Go(func() { second = run(t, c, "b-", 40, 4, 4) })
 	time.Sleep(3 * time.Second)
 	if err := emu.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("emulator restarted")
 	wg.Wait()
+	acc = append(acc, second...)
 	stuck := verify(t, a.Store, "org_restart", acc, 2*time.Minute)
 	t.Logf("emulator restart: %d accepted operations; lost 0, stuck %d", len(acc), stuck)
-	if len(acc) < 80 {
-		t.Fatalf("only %d operations accepted", len(acc))
+	if len(acc) < 80 || len(second) == 0 {
+		t.Fatalf("only %d operations accepted (%d sent into the outage)", len(acc), len(second))
 	}
 }
