@@ -3,15 +3,13 @@ package apps
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/onvera/deployments/infra/internal/lint"
 )
 
 func TestMain(m *testing.M) {
@@ -220,34 +218,11 @@ func TestTemplateProperties(t *testing.T) {
 // a major version and picks its default minor, which a pinned minor (retired
 // by RDS about yearly) would turn into failing deployments.
 func TestCfnLint(t *testing.T) {
-	root := moduleRoot(t)
-	bin := filepath.Join(root, ".venv", "bin", "cfn-lint")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%v: run `make cfn-lint-install` (part of `make test`)", err)
-	}
 	var files []string
 	for _, a := range Apps {
-		files = append(files, filepath.Join(root, "pkg", "provision", "cfn", "templates", string(a.Type)+".json"))
+		files = append(files, filepath.Join(moduleRoot(t), "pkg", "provision", "cfn", "templates", string(a.Type)+".json"))
 	}
-	out, err := exec.Command(bin, append([]string{"--format", "parseable", "--"}, files...)...).CombinedOutput()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit) && exit.ExitCode()&2 == 0:
-		t.Logf("cfn-lint warnings/informational (not errors):\n%s", out)
-	default:
-		t.Fatalf("cfn-lint: %v\n%s", err, out)
-	}
-	if regexp.MustCompile(`:E[0-9]{4}:`).Match(out) {
-		t.Errorf("cfn-lint reported errors:\n%s", out)
-	}
+	lint.CfnLint(t, files...)
 }
 
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(strings.TrimSpace(fmt.Sprint(string(out))))
-}
+func moduleRoot(t *testing.T) string { return lint.ModuleRoot(t) }
