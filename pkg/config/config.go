@@ -19,7 +19,7 @@ const (
 	EnvDLQARN         = "ONVERA_DLQ_ARN"         // lets the provisioner tell dead letters apart
 	EnvBaseDomain     = "ONVERA_BASE_DOMAIN"     // deployment URLs are https://<app>.<short id>.<base domain>
 	EnvProvisionDelay = "ONVERA_PROVISION_DELAY" // simulated provider work time (Go duration)
-	EnvDriver         = "ONVERA_DRIVER"          // provisioning driver: "simulated"
+	EnvDriver         = "ONVERA_DRIVER"          // provisioning driver: "simulated" or "cloudformation"
 	EnvKeyCacheTTL    = "ONVERA_KEY_CACHE_TTL"   // API key lookup cache (at most 60s)
 	EnvStage          = "ONVERA_STAGE"           // local, dev, prod...
 	EnvStaleAfter     = "ONVERA_STALE_AFTER"     // the reconciler re-enqueues operations overdue by this long

@@ -6,10 +6,12 @@
 //	deployment    ORG#<org>       DEP#<id>      seq (N): 1-based creation number, LSI BySeq
 //	operation     ORG#<org>       OP#<id>       due_pk/due_at while in flight, GSI InFlight
 //	api key       KEY#<sha256>    KEY           key_id (short public id)
+//	idempotency   ORG#<org>       IDEM#<sha256> expires_at (TTL, 24 h); see idempotency.go
 //
 //	get key         GetItem KEY#h/KEY                          1 call, 1 item
 //	create          GetItem META + TransactWriteItems           2 calls (1 read, 1 write)
-//	                (META count n->n+1, put DEP seq n+1, put OP)
+//	                (META count n->n+1, put DEP seq n+1, put OP
+//	                [, IDEM claim -> done]; with Idempotency-Key +1 PutItem claim)
 //	get deployment  GetItem ORG#o/DEP#id                       1 call, 1 item
 //	list page p     GetItem META (total) + Query BySeq          2 calls, <= per_page+1 items
 //	                seq BETWEEN n-p*pp+1 AND n-(p-1)*pp, descending
