@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/onvera/deployments/pkg/apikey"
+	"github.com/onvera/deployments/pkg/deployment"
 )
 
 func (r keyRecord) domain(hash string) apikey.Key {
@@ -32,7 +34,27 @@ func (st *Store) PutKey(ctx context.Context, k apikey.Key) error {
 	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)"),
 	})
+	if errors.Is(conflict(err), deployment.ErrConflict) {
+		// The hash of a fresh random secret cannot already exist, unless our
+		// own write was applied and only its response was lost, so the SDK's
+		// retry met it. Confirm it is ours.
+		if got, gerr := st.getKeyConsistent(ctx, k.Hash); gerr == nil && got.OrgID == k.OrgID && got.CreatedAt.Equal(k.CreatedAt) {
+			return nil
+		}
+	}
 	return err
+}
+
+func (st *Store) getKeyConsistent(ctx context.Context, hash string) (apikey.Key, error) {
+	var r keyRecord
+	ok, err := st.get(ctx, keyPK(hash), keySK, &r)
+	if err != nil {
+		return apikey.Key{}, err
+	}
+	if !ok {
+		return apikey.Key{}, apikey.ErrNotFound
+	}
+	return r.domain(hash), nil
 }
 
 // GetKey looks a key up by the hash of its secret.

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -279,4 +282,78 @@ func TestEmulatorRestart(t *testing.T) {
 	if len(acc) < 80 || len(second) == 0 {
 		t.Fatalf("only %d operations accepted (%d sent into the outage)", len(acc), len(second))
 	}
+}
+
+// TestLostResponses: a write applied whose response is lost is retried by
+// the SDK. A conditional PutItem then meets its own write (the key mint must
+// recognise it); a transaction is retried with the same ClientRequestToken,
+// which DynamoDB treats as the same request (the delete must still succeed
+// and be enqueued).
+func TestLostResponses(t *testing.T) {
+	clean := testenv.AWSConfig(t)
+	cfg := testenv.Config(t, clean)
+	ctx := context.Background()
+
+	// The mint's PutItem is the first call: lose its response.
+	lossy := clean.Copy()
+	mintLoss := &lossOn{nth: 1}
+	lossy.HTTPClient = mintLoss
+	secret, k, err := apikey.Mint(ctx, app.BuildAPI(cfg, lossy, quietLog()).Store, "org_lost", apikey.AllScopes, apikey.PrefixTest, time.Now())
+	if err != nil || !apikey.WellFormed(secret) || mintLoss.lost != 1 {
+		t.Fatalf("mint with its response lost: %v (lost %d)", err, mintLoss.lost)
+	}
+	a := app.BuildAPI(cfg, clean, quietLog())
+	if got, err := a.Store.GetKey(ctx, k.Hash); err != nil || got.OrgID != "org_lost" {
+		t.Fatalf("key not stored: %v", err)
+	}
+
+	created, err := a.Service.Create(ctx, "org_lost", deployment.CreateInput{AppType: deployment.Airflow}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The delete is GetItem, then its transaction: lose the transaction's response.
+	delLoss := &lossOn{nth: 2}
+	lossy = clean.Copy()
+	lossy.HTTPClient = delLoss
+	b := app.BuildAPI(cfg, lossy, quietLog())
+	del, err := b.Service.Delete(ctx, "org_lost", created.DeploymentID, nil)
+	if err != nil || delLoss.lost != 1 {
+		t.Fatalf("delete with its transaction's response lost: %v (lost %d)", err, delLoss.lost)
+	}
+	d, _ := a.Store.GetDeployment(ctx, "org_lost", created.DeploymentID)
+	if d.Status != deployment.Destroying || d.OperationID != del.OperationID {
+		t.Fatalf("deployment %s op %s, want destroying with %s", d.Status, d.OperationID, del.OperationID)
+	}
+	// The delete was enqueued although its write looked failed at first.
+	found := false
+	for range 3 {
+		out, err := a.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(cfg.QueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			found = found || strings.Contains(aws.ToString(m.Body), del.OperationID)
+		}
+	}
+	if !found {
+		t.Fatal("delete task not enqueued")
+	}
+}
+
+// lossOn applies every call but loses the response of the nth one, as a
+// timeout after the server did the work would.
+type lossOn struct {
+	nth, n, lost int
+}
+
+func (l *lossOn) Do(req *http.Request) (*http.Response, error) {
+	l.n++
+	res, err := http.DefaultClient.Do(req)
+	if l.n == l.nth && err == nil {
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		l.lost++
+		return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	}
+	return res, err
 }
