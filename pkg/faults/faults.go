@@ -38,8 +38,6 @@ var kinds = []Kind{Throttle, ServerError, Unavailable, Reset, LostResponse}
 type Client struct {
 	Next aws.HTTPClient
 	Rate float64
-	Only []Kind // if set, inject only these kinds
-	Max  int    // if > 0, stop after this many faults
 
 	mu     sync.Mutex
 	on     bool
@@ -87,18 +85,7 @@ func (c *Client) pick() (Kind, bool) {
 	if c.rng.Float64() >= c.Rate {
 		return "", false
 	}
-	total := 0
-	for _, n := range c.counts {
-		total += n
-	}
-	if c.Max > 0 && total >= c.Max {
-		return "", false
-	}
-	pool := kinds
-	if len(c.Only) > 0 {
-		pool = c.Only
-	}
-	k := pool[c.rng.IntN(len(pool))]
+	k := kinds[c.rng.IntN(len(kinds))]
 	c.counts[k]++
 	return k, true
 }
