@@ -102,7 +102,8 @@ func TestIdempotencyConcurrent(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	a := testenv.App(t, func(c *config.Config) { c.RateLimit, c.RateBurst = 1, 3 })
+	// A token per 2 s: no refill while the four requests run.
+	a := testenv.App(t, func(c *config.Config) { c.RateLimit, c.RateBurst = 0.5, 3 })
 	c := &api{t: t, base: testenv.Gateway(t, a), app: a}
 	key, other := c.key("org_a"), c.key("org_a")
 	for i := range 3 {
@@ -112,14 +113,14 @@ func TestRateLimit(t *testing.T) {
 		}
 	}
 	r := c.do("GET", "/api/v1/deployments", key, "")
-	wantError(t, r, 429, "RATE_LIMITED", "Rate limit exceeded. Retry after 1 seconds")
-	if r.Header.Get("Retry-After") != "1" {
+	wantError(t, r, 429, "RATE_LIMITED", "Rate limit exceeded. Retry after 2 seconds")
+	if r.Header.Get("Retry-After") != "2" {
 		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
 	}
 	if r := c.do("GET", "/api/v1/deployments", other, ""); r.Status != 200 {
 		t.Fatalf("another key was limited: %d", r.Status)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond)
 	if r := c.do("GET", "/api/v1/deployments", key, ""); r.Status != 200 {
 		t.Fatalf("not refilled: %d", r.Status)
 	}
