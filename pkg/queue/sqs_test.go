@@ -25,9 +25,11 @@ func TestEnqueueAndBackoff(t *testing.T) {
 	q := &queue.SQS{Client: client, URL: cfg.QueueURL}
 	ctx := context.Background()
 	task := deployment.Task{OperationID: "op_1", DeploymentID: "d", OrgID: "o", Type: deployment.OpCreate}
-	receive := func() []sqstypes.Message {
+	// wait long-polls for the checks that expect a message, so a slow
+	// machine does not fail them; the checks that expect none do not wait.
+	receiveWait := func(wait int32) []sqstypes.Message {
 		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(cfg.QueueURL), MaxNumberOfMessages: 10,
+			QueueUrl: aws.String(cfg.QueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: wait,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
 		if err != nil {
@@ -35,14 +37,15 @@ func TestEnqueueAndBackoff(t *testing.T) {
 		}
 		return out.Messages
 	}
+	receive := func() []sqstypes.Message { return receiveWait(0) }
 	if err := q.Enqueue(ctx, task, 1500*time.Millisecond); err != nil { // rounds up to 2 s
 		t.Fatal(err)
 	}
 	if m := receive(); len(m) != 0 {
 		t.Fatal("delayed message delivered at once")
 	}
-	time.Sleep(2200 * time.Millisecond)
-	m := receive()
+	time.Sleep(2 * time.Second)
+	m := receiveWait(2)
 	if len(m) != 1 {
 		t.Fatalf("delayed message not delivered: %d", len(m))
 	}
@@ -57,8 +60,8 @@ func TestEnqueueAndBackoff(t *testing.T) {
 	if m := receive(); len(m) != 0 {
 		t.Fatal("backed-off message came back early")
 	}
-	time.Sleep(1500 * time.Millisecond)
-	if m := receive(); len(m) != 1 || m[0].Attributes["ApproximateReceiveCount"] != "2" {
+	time.Sleep(time.Second)
+	if m := receiveWait(2); len(m) != 1 || m[0].Attributes["ApproximateReceiveCount"] != "2" {
 		t.Fatalf("backed-off message not redelivered: %+v", m)
 	}
 }
