@@ -12,8 +12,7 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/json"
-	"io"
-	"net/http"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +23,9 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/onvera/deployments/infra/internal/lint"
 	"github.com/onvera/deployments/infra/stack"
+	"github.com/onvera/deployments/pkg/client"
 	"github.com/onvera/deployments/pkg/deployment"
 	"github.com/onvera/deployments/pkg/httpapi"
 	"github.com/onvera/deployments/pkg/queue"
@@ -44,7 +45,7 @@ const (
 )
 
 func TestDeployedStackServesTheFlow(t *testing.T) {
-	root := moduleRoot(t)
+	root := lint.ModuleRoot(t)
 	checkHostBinaries(t, root)
 
 	dir := t.TempDir()
@@ -78,177 +79,96 @@ func TestDeployedStackServesTheFlow(t *testing.T) {
 
 	key := mintKey(t, root, o["TableName"])
 
+	ctx := context.Background()
+	// Every poll is a fresh Lambda process on MiniStack: bound the waits.
+	wait := func(t *testing.T, c *client.Client, id string) client.Operation {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+		defer cancel()
+		op, err := c.WaitOperation(wctx, id, client.WaitOptions{})
+		var failed *client.OperationFailedError
+		if err != nil && !errors.As(err, &failed) {
+			t.Fatalf("operation %s: %v (last seen %+v)", id, err, op)
+		}
+		return op
+	}
+	get := func(t *testing.T, c *client.Client, id string) client.Deployment {
+		t.Helper()
+		d, err := c.GetDeployment(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
 	t.Run("create, ready, list, delete, destroyed", func(t *testing.T) {
-		c := client{t: t, base: base, key: key}
+		c := client.New(base, key)
 		// The gateway routes exist and the handler authenticates (no key -> 401 from the Lambda).
-		if st, body := c.doWith("", "GET", "/api/v1/deployments", ""); st != 401 || !strings.Contains(body, "INVALID_API_KEY") {
-			t.Fatalf("no key: %d %s", st, body)
+		_, err := client.New(base, "").ListDeployments(ctx, client.ListOptions{})
+		var apiErr *client.Error
+		if !errors.As(err, &apiErr) || apiErr.Status != 401 || apiErr.Code != "INVALID_API_KEY" {
+			t.Fatalf("no key: %v", err)
 		}
 
-		// create
-		var created struct {
-			Data struct {
-				DeploymentID string `json:"deployment_id"`
-				OperationID  string `json:"operation_id"`
-			} `json:"data"`
+		created, err := c.CreateDeployment(ctx, client.CreateDeploymentRequest{AppType: "airflow", Name: "e2e airflow"})
+		if err != nil || created.DeploymentID == "" || created.OperationID == "" {
+			t.Fatalf("create: %+v %v", created, err)
 		}
-		c.json("POST", "/api/v1/deployments", `{"app_type":"airflow","name":"e2e airflow"}`, 202, &created)
-		depID, opID := created.Data.DeploymentID, created.Data.OperationID
-		if depID == "" || opID == "" {
-			t.Fatalf("create returned %+v", created)
-		}
+		depID := created.DeploymentID
 
 		// the SQS-triggered provisioner Lambda finishes the operation
-		op := c.waitOperation(opID)
+		op := wait(t, c, created.OperationID)
 		if op.Status != "succeeded" || op.Type != "create" || op.DeploymentID != depID {
 			t.Fatalf("create operation ended %+v", op)
 		}
-		dep := c.deployment(depID)
-		if dep.Status != "ready" || dep.URL == nil || *dep.URL == "" {
+		if dep := get(t, c, depID); dep.Status != "ready" || dep.URL == nil || *dep.URL == "" {
 			t.Fatalf("deployment after create: %+v", dep)
 		}
 
-		// list
-		var list struct {
-			Data struct {
-				Items []deploymentView `json:"items"`
-			} `json:"data"`
-		}
-		c.json("GET", "/api/v1/deployments", "", 200, &list)
-		if len(list.Data.Items) != 1 || list.Data.Items[0].ID != depID || list.Data.Items[0].Status != "ready" {
-			t.Fatalf("list: %+v", list.Data.Items)
+		page, err := c.ListDeployments(ctx, client.ListOptions{})
+		if err != nil || len(page.Items) != 1 || page.Items[0].ID != depID || page.Items[0].Status != "ready" {
+			t.Fatalf("list: %+v %v", page.Items, err)
 		}
 
-		// delete
-		var deleted struct {
-			Data struct {
-				OperationID string `json:"operation_id"`
-			} `json:"data"`
+		deleted, err := c.DeleteDeployment(ctx, depID)
+		if err != nil {
+			t.Fatal(err)
 		}
-		c.json("DELETE", "/api/v1/deployments/"+depID, "", 202, &deleted)
-		op = c.waitOperation(deleted.Data.OperationID)
+		op = wait(t, c, deleted.OperationID)
 		if op.Status != "succeeded" || op.Type != "delete" {
 			t.Fatalf("delete operation ended %+v", op)
 		}
-		if dep := c.deployment(depID); dep.Status != "destroyed" {
+		if dep := get(t, c, depID); dep.Status != "destroyed" {
 			t.Fatalf("deployment after delete: %+v", dep)
 		}
 	})
+
+	// A new deployment's task sent straight to the DLQ, as SQS does after
+	// MaxReceiveCount failed receives: the provisioner's DLQ event source must
+	// end the operation failed with an error, never leave it in flight.
 	t.Run("dead-lettered task fails its operation", func(t *testing.T) {
-		c := client{t: t, base: base, key: key}
-		deadLetter(t, c, o["DeadLetterQueueUrl"])
+		c := client.New(base, key)
+		created, err := c.CreateDeployment(ctx, client.CreateDeploymentRequest{AppType: "superset", Name: "e2e dead letter"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := &queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: o["DeadLetterQueueUrl"]}
+		task := deployment.Task{OperationID: created.OperationID, DeploymentID: created.DeploymentID, OrgID: org, Type: deployment.OpCreate}
+		if err := q.Enqueue(ctx, task, 0); err != nil {
+			t.Fatal(err)
+		}
+		if op := wait(t, c, created.OperationID); op.Status != "failed" || op.Error == nil {
+			t.Fatalf("dead-lettered operation ended %+v", op)
+		}
+		if dep := get(t, c, created.DeploymentID); dep.Status != "failed" {
+			t.Fatalf("deployment of a dead-lettered create: %+v", dep)
+		}
 	})
 	t.Logf("create -> ready -> delete -> destroyed through %d routes in %s", len(httpapi.Routes), time.Since(start).Round(time.Millisecond))
-}
-
-// deadLetter sends a new deployment's task straight to the DLQ, as SQS does
-// after MaxReceiveCount failed receives: the provisioner's DLQ event source
-// must end the operation failed with an error, never leave it in flight.
-func deadLetter(t *testing.T, c client, dlqURL string) {
-	var created struct {
-		Data struct {
-			DeploymentID string `json:"deployment_id"`
-			OperationID  string `json:"operation_id"`
-		} `json:"data"`
-	}
-	c.json("POST", "/api/v1/deployments", `{"app_type":"superset","name":"e2e dead letter"}`, 202, &created)
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := &queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: dlqURL}
-	task := deployment.Task{OperationID: created.Data.OperationID, DeploymentID: created.Data.DeploymentID, OrgID: org, Type: deployment.OpCreate}
-	if err := q.Enqueue(context.Background(), task, 0); err != nil {
-		t.Fatal(err)
-	}
-	op := c.waitOperation(created.Data.OperationID)
-	if op.Status != "failed" || len(op.Error) == 0 || string(op.Error) == "null" {
-		t.Fatalf("dead-lettered operation ended %+v (error %s)", op, op.Error)
-	}
-	if dep := c.deployment(created.Data.DeploymentID); dep.Status != "failed" {
-		t.Fatalf("deployment of a dead-lettered create: %+v", dep)
-	}
-}
-
-type deploymentView struct {
-	ID     string  `json:"id"`
-	Status string  `json:"status"`
-	URL    *string `json:"url"`
-}
-
-type operationView struct {
-	ID           string          `json:"id"`
-	Type         string          `json:"type"`
-	Status       string          `json:"status"`
-	DeploymentID string          `json:"deployment_id"`
-	Error        json.RawMessage `json:"error"`
-}
-
-type client struct {
-	t    *testing.T
-	base string
-	key  string
-}
-
-func (c client) doWith(key, method, path, body string) (int, string) {
-	c.t.Helper()
-	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("X-API-Key", key)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
-
-func (c client) json(method, path, body string, want int, v any) {
-	c.t.Helper()
-	st, b := c.doWith(c.key, method, path, body)
-	if st != want {
-		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, st, want, b)
-	}
-	if err := json.Unmarshal([]byte(b), v); err != nil {
-		c.t.Fatalf("%s %s: %v in %s", method, path, err, b)
-	}
-}
-
-func (c client) deployment(id string) deploymentView {
-	c.t.Helper()
-	var v struct {
-		Data deploymentView `json:"data"`
-	}
-	c.json("GET", "/api/v1/deployments/"+id, "", 200, &v)
-	return v.Data
-}
-
-// waitOperation polls until the operation is terminal (bounded: 90 s; each
-// poll is a fresh Lambda process on MiniStack).
-func (c client) waitOperation(id string) operationView {
-	c.t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		var v struct {
-			Data operationView `json:"data"`
-		}
-		c.json("GET", "/api/v1/operations/"+id, "", 200, &v)
-		if v.Data.Status == "succeeded" || v.Data.Status == "failed" {
-			return v.Data
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("operation %s still %q after 90s", id, v.Data.Status)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 // mintKey writes an API key into the deployed table with the operator CLI.
@@ -287,15 +207,6 @@ func checkBinary(t *testing.T, path string, want elf.Machine) {
 	if f.Machine != want {
 		t.Fatalf("%s is %s, this host needs %s: run `make lambdas ARCH=%s`", path, f.Machine, want, runtime.GOARCH)
 	}
-}
-
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
 }
 
 func lastLine(s string) string {
