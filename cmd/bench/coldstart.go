@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/onvera/deployments/pkg/testenv"
 	"io"
 	"net"
 	"net/http"
@@ -161,11 +162,11 @@ var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 
 // initOnce starts rie on bin, invokes it once and returns rie's INIT duration.
 func initOnce(ctx context.Context, rie, bin, event string, env []string) (float64, error) {
-	apiPort, err := freePort()
+	apiPort, err := testenv.FreePort()
 	if err != nil {
 		return 0, err
 	}
-	riePort, err := freePort()
+	riePort, err := testenv.FreePort()
 	if err != nil {
 		return 0, err
 	}
@@ -265,15 +266,6 @@ func (s *sentinel) seen() []string {
 	return append([]string(nil), s.got...)
 }
 func (s *sentinel) close() { _ = s.srv.Close() }
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 func median(xs []float64) float64 { return quantile(xs, 0.5) }
 

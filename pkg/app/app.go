@@ -53,7 +53,7 @@ func BuildAPI(cfg config.Config, awsCfg aws.Config, log *slog.Logger) *App {
 	a.SQS = sqs.NewFromConfig(awsCfg)
 	a.Store = dynamostore.New(a.DynamoDB, cfg.Table)
 	a.Queue = &queue.SQS{Client: a.SQS, URL: cfg.QueueURL}
-	a.Service = &deployment.Service{Store: a.Store, Queue: a.Queue, BaseDomain: cfg.BaseDomain, Log: log}
+	a.Service = &deployment.Service{Store: a.Store, Queue: a.Queue, Log: log}
 	a.Server = &httpapi.Server{
 		Service: a.Service,
 		Auth:    &apikey.Authenticator{Store: a.Store, TTL: cfg.KeyCacheTTL},
@@ -91,7 +91,7 @@ func Build(cfg config.Config, awsCfg aws.Config, log *slog.Logger, drivers ...ma
 // which only re-enqueues).
 func (a *App) provisioner(driver provision.Driver) *provision.Provisioner {
 	return &provision.Provisioner{
-		Store: a.Store, Queue: a.Queue, Driver: driver, BaseDomain: a.Config.BaseDomain,
+		Store: a.Store, Queue: a.Queue, Driver: driver,
 		StaleAfter: a.Config.StaleAfter, DLQARN: a.Config.DLQARN, Retry: a.Queue, Log: a.Log,
 	}
 }

@@ -34,11 +34,10 @@ type Queue interface {
 // Service implements the API's use cases. Errors it returns are either
 // *apierr.Error (client-visible) or internal.
 type Service struct {
-	Store      Store
-	Queue      Queue
-	BaseDomain string
-	Log        *slog.Logger
-	Now        func() time.Time
+	Store Store
+	Queue Queue
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // maxRaces bounds retries of optimistic writes; each retry re-reads.

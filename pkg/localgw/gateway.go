@@ -30,8 +30,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()
-	workers := max(g.Workers, 1)
-	if g.Workers == 0 {
+	workers := g.Workers
+	if workers <= 0 {
 		workers = 2
 	}
 	cfg := g.App.Config

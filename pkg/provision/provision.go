@@ -45,7 +45,6 @@ type Provisioner struct {
 	Store      deployment.Store
 	Queue      deployment.Queue
 	Driver     Driver
-	BaseDomain string
 	StaleAfter time.Duration // how overdue an operation's next check may be before the reconciler steps in
 	DLQARN     string        // records from this queue have exhausted their retries
 	Retry      Retrier       // optional: backs off redeliveries of failed records

@@ -37,7 +37,7 @@ type setup struct {
 func newSetup(t *testing.T, driver provision.Driver) setup {
 	a := testenv.App(t, func(c *config.Config) { c.ProvisionDelay = 0 })
 	q := &capture{}
-	svc := &deployment.Service{Store: a.Store, Queue: q, BaseDomain: "example.test"}
+	svc := &deployment.Service{Store: a.Store, Queue: q}
 	if driver == nil {
 		driver = provision.Simulated{BaseDomain: "example.test"}
 	}

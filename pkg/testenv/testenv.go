@@ -79,7 +79,7 @@ func (e *Emulator) Start() error {
 		return fmt.Errorf("no MiniStack: %s missing; run `make test` (it installs MiniStack) or set AWS_ENDPOINT_URL", py)
 	}
 	if e.Port == 0 {
-		if e.Port, err = freePort(); err != nil {
+		if e.Port, err = FreePort(); err != nil {
 			return err
 		}
 	}
@@ -155,7 +155,8 @@ func waitHealthy(ep string, within time.Duration) error {
 	}
 }
 
-func freePort() (int, error) {
+// FreePort returns a free TCP port on loopback.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
