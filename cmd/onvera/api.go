@@ -132,9 +132,14 @@ func (c *apiCmd) client() (*client.Client, error) {
 	return client.New(base, key, client.WithUserAgent("onvera-cli")), nil
 }
 
-// signalContext is cancelled by Ctrl-C or SIGTERM.
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// connect returns the API client and a context that Ctrl-C cancels.
+func (c *apiCmd) connect() (*client.Client, context.Context, context.CancelFunc, error) {
+	cl, err := c.client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return cl, ctx, stop, nil
 }
 
 func deploymentsCmd(args []string, stdout, stderr io.Writer) error {
@@ -177,11 +182,10 @@ func operationsCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cl, err := c.client()
+	cl, ctx, stop, err := c.connect()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	var op client.Operation
 	if *wait {
@@ -214,11 +218,10 @@ func deploymentsCreate(args []string, stdout, stderr io.Writer) error {
 	if *app != client.Airflow && *app != client.Superset {
 		return fmt.Errorf("%w: --app must be airflow or superset", errUsage)
 	}
-	cl, err := c.client()
+	cl, ctx, stop, err := c.connect()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	var opts []client.RequestOption
 	if *idem != "" {
@@ -258,11 +261,10 @@ func deploymentsList(args []string, stdout, stderr io.Writer) error {
 	if *page < 1 || *perPage < 1 || *perPage > 100 {
 		return fmt.Errorf("%w: --page must be >= 1 and --per-page between 1 and 100", errUsage)
 	}
-	cl, err := c.client()
+	cl, ctx, stop, err := c.connect()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	if *all {
 		ds := []client.Deployment{}
@@ -287,11 +289,10 @@ func deploymentsGet(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cl, err := c.client()
+	cl, ctx, stop, err := c.connect()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	d, err := cl.GetDeployment(ctx, pos[0])
 	if err != nil {
@@ -312,11 +313,10 @@ func deploymentsDelete(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cl, err := c.client()
+	cl, ctx, stop, err := c.connect()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	id := pos[0]
 	if !*yes {
