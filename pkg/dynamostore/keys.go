@@ -2,7 +2,6 @@ package dynamostore
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -10,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/onvera/deployments/pkg/apikey"
-	"github.com/onvera/deployments/pkg/deployment"
 )
 
 func (r keyRecord) domain(hash string) apikey.Key {
@@ -21,40 +19,29 @@ func (r keyRecord) domain(hash string) apikey.Key {
 	return k
 }
 
-// PutKey stores a new key record (never the secret).
+// PutKey stores a new key: the lookup record under its hash and its entry in
+// the key directory, in one transaction (never the secret).
 func (st *Store) PutKey(ctx context.Context, k apikey.Key) error {
 	r := keyRecord{PK: keyPK(k.Hash), SK: keySK, KeyID: k.ID, OrgID: k.OrgID, CreatedAt: ts(k.CreatedAt)}
 	for _, sc := range k.Scopes {
 		r.Scopes = append(r.Scopes, string(sc))
 	}
-	item, err := attributevalue.MarshalMap(r)
-	if err != nil {
-		return err
-	}
-	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)"),
-	})
-	if errors.Is(conflict(err), deployment.ErrConflict) {
-		// The hash of a fresh random secret cannot already exist, unless our
-		// own write was applied and only its response was lost, so the SDK's
-		// retry met it. Confirm it is ours.
-		if got, gerr := st.getKeyConsistent(ctx, k.Hash); gerr == nil && got.OrgID == k.OrgID && got.CreatedAt.Equal(k.CreatedAt) {
-			return nil
+	dir := r
+	dir.PK, dir.SK, dir.Hash = keysPK, keyDirSK(k.ID), k.Hash
+	var items []types.TransactWriteItem
+	for _, rec := range []keyRecord{r, dir} {
+		item, err := attributevalue.MarshalMap(rec)
+		if err != nil {
+			return err
 		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)"),
+		}})
 	}
+	// A retry after a lost response carries the SDK's same ClientRequestToken,
+	// so DynamoDB treats it as the same request rather than a conflict.
+	_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	return err
-}
-
-func (st *Store) getKeyConsistent(ctx context.Context, hash string) (apikey.Key, error) {
-	var r keyRecord
-	ok, err := st.get(ctx, keyPK(hash), keySK, &r)
-	if err != nil {
-		return apikey.Key{}, err
-	}
-	if !ok {
-		return apikey.Key{}, apikey.ErrNotFound
-	}
-	return r.domain(hash), nil
 }
 
 // GetKey looks a key up by the hash of its secret.
@@ -75,55 +62,61 @@ func (st *Store) GetKey(ctx context.Context, hash string) (apikey.Key, error) {
 	return r.domain(hash), nil
 }
 
-// ListKeys scans key records, optionally of one organization. An admin path:
-// keys are few, and a scan keeps the hot lookup a single GetItem.
+// ListKeys reads the key directory, optionally of one organization: one
+// Query over the KEYS partition, never a scan of the table.
 func (st *Store) ListKeys(ctx context.Context, org string) ([]apikey.Key, error) {
-	filter := "begins_with(PK, :k) AND SK = :sk"
-	vals := map[string]types.AttributeValue{":k": s("KEY#"), ":sk": s(keySK)}
+	in := &dynamodb.QueryInput{
+		TableName: &st.Table, KeyConditionExpression: aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(keysPK)},
+	}
 	if org != "" {
-		filter += " AND org_id = :org"
-		vals[":org"] = s(org)
+		in.FilterExpression = aws.String("org_id = :org")
+		in.ExpressionAttributeValues[":org"] = s(org)
 	}
 	var out []apikey.Key
-	p := dynamodb.NewScanPaginator(st.DB, &dynamodb.ScanInput{
-		TableName: &st.Table, FilterExpression: &filter, ExpressionAttributeValues: vals,
-	})
+	p := dynamodb.NewQueryPaginator(st.DB, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, item := range page.Items {
-			var r keyRecord
-			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
-				return nil, err
-			}
-			out = append(out, r.domain(r.PK[len("KEY#"):]))
+		var recs []keyRecord
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &recs); err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			out = append(out, r.domain(r.Hash))
 		}
 	}
 	return out, nil
 }
 
-// RevokeKey marks the key with the given public id revoked.
+// RevokeKey marks the key with the given public id revoked, in its lookup
+// record and its directory entry.
 func (st *Store) RevokeKey(ctx context.Context, id string, at time.Time) (apikey.Key, error) {
-	keys, err := st.ListKeys(ctx, "")
+	var dir keyRecord
+	ok, err := st.get(ctx, keysPK, keyDirSK(id), &dir)
 	if err != nil {
 		return apikey.Key{}, err
 	}
-	for _, k := range keys {
-		if k.ID != id {
-			continue
-		}
-		_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: &st.Table, Key: key(keyPK(k.Hash), keySK),
+	if !ok {
+		return apikey.Key{}, apikey.ErrNotFound
+	}
+	revoke := func(pk, sk string) types.TransactWriteItem {
+		return types.TransactWriteItem{Update: &types.Update{
+			TableName: &st.Table, Key: key(pk, sk),
 			UpdateExpression:          aws.String("SET revoked_at = if_not_exists(revoked_at, :at)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":at": s(ts(at))},
-		})
-		if err != nil {
-			return apikey.Key{}, err
-		}
-		k.RevokedAt = at
-		return k, nil
+		}}
 	}
-	return apikey.Key{}, apikey.ErrNotFound
+	if _, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		revoke(keyPK(dir.Hash), keySK), revoke(keysPK, keyDirSK(id)),
+	}}); err != nil {
+		return apikey.Key{}, err
+	}
+	k := dir.domain(dir.Hash)
+	if k.RevokedAt.IsZero() {
+		k.RevokedAt = at
+	}
+	return k, nil
 }

@@ -6,9 +6,13 @@
 //	deployment    ORG#<org>       DEP#<id>      seq (N): 1-based creation number, LSI BySeq
 //	operation     ORG#<org>       OP#<id>       due_pk/due_at while in flight, GSI InFlight
 //	api key       KEY#<sha256>    KEY           key_id (short public id)
+//	key directory KEYS            ID#<key_id>   key_hash, org, scopes (admin list/revoke)
 //	idempotency   ORG#<org>       IDEM#<sha256> expires_at (TTL, 24 h); see idempotency.go
 //
 //	get key         GetItem KEY#h/KEY                          1 call, 1 item
+//	mint key        TransactWriteItems (KEY#h, KEYS/ID#id)      1 call
+//	list keys       Query KEYS [filter org]                     1 call per 1 MB
+//	revoke key      GetItem KEYS/ID#id + TransactWriteItems     2 calls
 //	create          GetItem META + TransactWriteItems           2 calls (1 read, 1 write)
 //	                (META count n->n+1, put DEP seq n+1, put OP
 //	                [, IDEM claim -> done]; with Idempotency-Key +1 PutItem claim)
@@ -41,12 +45,14 @@ const (
 	inFlightPK = "INFLIGHT"
 )
 
-func orgPK(org string) string  { return "ORG#" + org }
-func depSK(id string) string   { return "DEP#" + id }
-func opSK(id string) string    { return "OP#" + id }
-func keyPK(hash string) string { return "KEY#" + hash }
+func orgPK(org string) string   { return "ORG#" + org }
+func depSK(id string) string    { return "DEP#" + id }
+func opSK(id string) string     { return "OP#" + id }
+func keyPK(hash string) string  { return "KEY#" + hash }
+func keyDirSK(id string) string { return "ID#" + id }
 
 const (
 	metaSK = "META"
 	keySK  = "KEY"
+	keysPK = "KEYS" // the key directory: few items, read only by the admin CLI
 )

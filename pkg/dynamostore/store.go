@@ -83,6 +83,7 @@ type keyRecord struct {
 	Scopes    []string `dynamodbav:"scopes"`
 	CreatedAt string   `dynamodbav:"created_at"`
 	RevokedAt string   `dynamodbav:"revoked_at,omitempty"`
+	Hash      string   `dynamodbav:"key_hash,omitempty"` // on the directory item only
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -285,16 +285,15 @@ func TestEmulatorRestart(t *testing.T) {
 }
 
 // TestLostResponses: a write applied whose response is lost is retried by
-// the SDK. A conditional PutItem then meets its own write (the key mint must
-// recognise it); a transaction is retried with the same ClientRequestToken,
-// which DynamoDB treats as the same request (the delete must still succeed
-// and be enqueued).
+// the SDK. Transactions are retried with the same ClientRequestToken, which
+// DynamoDB treats as the same request: minting a key and starting a delete
+// must still succeed, and the delete must still be enqueued.
 func TestLostResponses(t *testing.T) {
 	clean := testenv.AWSConfig(t)
 	cfg := testenv.Config(t, clean)
 	ctx := context.Background()
 
-	// The mint's PutItem is the first call: lose its response.
+	// The mint's transaction is the first call: lose its response.
 	lossy := clean.Copy()
 	mintLoss := &lossOn{nth: 1}
 	lossy.HTTPClient = mintLoss
