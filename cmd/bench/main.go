@@ -53,7 +53,7 @@ func main() {
 	flag.StringVar(&depths, "depths", "1000,10000,100000", "organization sizes for the list-at-depth section")
 	flag.DurationVar(&o.seedTimeout, "seed-timeout", 6*time.Minute, "give up seeding an organization after this long and measure what was written")
 	flag.IntVar(&o.latencyN, "latency-n", 2000, "requests per latency cell")
-	flag.IntVar(&o.coldRounds, "cold-rounds", 15, "cold starts per binary (median taken)")
+	flag.IntVar(&o.coldRounds, "cold-rounds", 25, "cold starts per binary (median taken)")
 	flag.IntVar(&o.pipelineN, "pipeline-n", 200, "deployments timed from POST to ready")
 	flag.IntVar(&o.drainN, "drain-n", 1000, "queued creates drained")
 	flag.StringVar(&o.only, "only", "", "comma-separated sections to run (calls,depth,cold,latency,pipeline); default all")
