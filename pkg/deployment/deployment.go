@@ -217,6 +217,11 @@ type Finish struct {
 // ErrConflict reports a lost conditional write.
 var ErrConflict = errConflict{}
 
+// ErrBusy is what a client sees when its write kept losing races with other
+// writes to the same organization or deployment: nothing was written, and the
+// same request can simply be sent again.
+var ErrBusy = apierr.New(apierr.Conflict, "Too many concurrent changes. Retry the request")
+
 type errConflict struct{}
 
 func (errConflict) Error() string { return "conditional write lost a race" }

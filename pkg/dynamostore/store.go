@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -192,12 +193,30 @@ func (st *Store) count(ctx context.Context, org string) (int64, error) {
 	return meta.Deployments, nil
 }
 
+// createAttempts and the jittered backoff between them let a burst of
+// creates in one organization (each round of the race has one winner) all
+// land: 32 at once settle well inside this, and a request still losing
+// after a few seconds is told to retry rather than failed.
+const (
+	createAttempts   = 40
+	createBackoffMax = 100 * time.Millisecond
+)
+
 // CreateDeployment assigns the next dense sequence number and writes the
 // counter, the deployment and its operation in one transaction; a concurrent
 // create in the same organization makes the counter condition fail, and the
-// store retries with the new count.
+// store retries with the new count after a random pause, so the losers of one
+// round do not collide again in the next.
 func (st *Store) CreateDeployment(ctx context.Context, d *deployment.Deployment, op deployment.Operation, claim *deployment.Claim) error {
-	for range 16 {
+	for attempt := range createAttempts {
+		if attempt > 0 {
+			pause := rand.N(min(time.Millisecond<<attempt, createBackoffMax))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pause):
+			}
+		}
 		cur, err := st.count(ctx, d.OrgID)
 		if err != nil {
 			return err

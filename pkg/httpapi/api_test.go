@@ -477,3 +477,63 @@ func TestDeleteWhileProvisioning(t *testing.T) {
 		t.Fatalf("deployment: %s", g.Raw)
 	}
 }
+
+// TestConcurrentCreatesKeepPagesDense: creates racing in one organization
+// are all accepted, each takes its own sequence number, and paging visits
+// every deployment exactly once (pages are key ranges of that sequence, so a
+// gap or a shared number would show up as a short page or a repeat).
+func TestConcurrentCreatesKeepPagesDense(t *testing.T) {
+	c := newAPI(t, time.Hour)
+	key := c.key("org_race")
+	const n = 32
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			body := fmt.Sprintf(`{"app_type":"superset","name":"race-%02d"}`, i)
+			req, _ := http.NewRequest("POST", c.base+"/api/v1/deployments", strings.NewReader(body))
+			req.Header.Set("X-API-Key", key)
+			req.Header.Set("Content-Type", "application/json")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			codes[i] = res.StatusCode
+		})
+	}
+	wg.Wait()
+	for i, code := range codes {
+		if code != http.StatusAccepted {
+			t.Errorf("create %d: status %d", i, code)
+		}
+	}
+	seen := map[string]int{}
+	for page := 1; ; page++ {
+		r := c.do("GET", fmt.Sprintf("/api/v1/deployments?per_page=5&page=%d", page), key, "")
+		items := r.data()["items"].([]any)
+		if page == 1 {
+			if got := fmt.Sprint(r.data()["pagination"]); got != "map[page:1 pages:7 per_page:5 total:32]" {
+				t.Fatalf("pagination %s", got)
+			}
+		}
+		if len(items) == 0 {
+			if page != 8 {
+				t.Fatalf("page %d is empty before the last page", page)
+			}
+			break
+		}
+		if want := min(5, n-(page-1)*5); len(items) != want {
+			t.Fatalf("page %d has %d items, want %d", page, len(items), want)
+		}
+		for _, it := range items {
+			seen[it.(map[string]any)["name"].(string)]++
+		}
+	}
+	for i := range n {
+		if name := fmt.Sprintf("race-%02d", i); seen[name] != 1 {
+			t.Errorf("%s listed %d times", name, seen[name])
+		}
+	}
+}
