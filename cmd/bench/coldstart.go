@@ -62,8 +62,9 @@ func (b *bench) coldStart(ctx context.Context) error {
 		name, bin, event string
 		size             int64
 		inits            []float64
-		requests         []string // what reached the sentinel endpoint, all runs
-		handlerCalls     string   // the X-Amz-Target the handler itself is expected to call
+		rss              []float64 // the bootstrap's peak resident memory after its first invoke, MB
+		requests         []string  // what reached the sentinel endpoint, all runs
+		handlerCalls     string    // the X-Amz-Target the handler itself is expected to call
 	}
 	fns := []*fn{
 		{name: helloName, bin: filepath.Join(dir, "hello"), event: `{}`},
@@ -123,22 +124,29 @@ func (b *bench) coldStart(ctx context.Context) error {
 		// Interleaved, so drift in the machine's load hits every binary alike.
 		for _, f := range fns {
 			sentinel.reset()
-			ms, err := initOnce(ctx, rie, f.bin, f.event, env)
+			ms, rss, err := initOnce(ctx, rie, f.bin, f.event, env)
 			for try := 1; errors.Is(err, errRieExited) && try < 3; try++ {
 				// Its port was taken between FreePort and rie's bind: a
 				// new pair of ports, not a result.
-				ms, err = initOnce(ctx, rie, f.bin, f.event, env)
+				ms, rss, err = initOnce(ctx, rie, f.bin, f.event, env)
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.name, err)
 			}
 			f.inits = append(f.inits, ms)
+			f.rss = append(f.rss, rss)
 			f.requests = append(f.requests, sentinel.seen()...)
 		}
 	}
 	base := fns[0]
 	baseInit := median(base.inits)
-	b.info(sec, "hello-world Go Lambda: INIT (median of runs), size", fmt.Sprintf("%.2f ms, %.1f MB", baseInit, mb(base.size)))
+	baseRSS := median(base.rss)
+	b.info(sec, "hello-world Go Lambda: INIT (median of runs), size, peak RSS", fmt.Sprintf("%.2f ms, %.1f MB, RSS %.1f MB", baseInit, mb(base.size), baseRSS))
+	figures := func(f *fn, ratio, m float64) string {
+		rss := median(f.rss)
+		return fmt.Sprintf("%.2fx (%.2f ms; %.1f MB = %.2fx size; RSS %.1f MB = %.2fx)",
+			ratio, m, mb(f.size), float64(f.size)/float64(base.size), rss, rss/baseRSS)
+	}
 	initNet, handlerNet := 0, 0
 	for _, f := range fns[1:] {
 		m := median(f.inits)
@@ -151,11 +159,10 @@ func (b *bench) coldStart(ctx context.Context) error {
 		}
 		ratio := median(ratios)
 		if f.name == sdkFloorName {
-			b.info(sec, f.name+": INIT vs hello", fmt.Sprintf("%.2fx (%.2f ms; %.1f MB = %.2fx size)", ratio, m, mb(f.size), float64(f.size)/float64(base.size)))
+			b.info(sec, f.name+": INIT vs hello", figures(f, ratio, m))
 			continue
 		}
-		b.add(sec, f.name+": INIT vs hello", fmt.Sprintf("%.2fx (%.2f ms; %.1f MB = %.2fx size)", ratio, m, mb(f.size), float64(f.size)/float64(base.size)),
-			"≤ 1.5x", ratio <= 1.5)
+		b.add(sec, f.name+": INIT vs hello", figures(f, ratio, m), "≤ 1.5x", ratio <= 1.5)
 		for _, r := range f.requests {
 			if f.handlerCalls != "" && r == f.handlerCalls {
 				handlerNet++
@@ -167,7 +174,7 @@ func (b *bench) coldStart(ctx context.Context) error {
 	}
 	b.add(sec, "network requests during init (all binaries, all runs)",
 		fmt.Sprintf("%d (the sentinel endpoint did see the reconciler handler's %d Query requests)", initNet, handlerNet), "0", initNet == 0)
-	b.note("Cold start: each bootstrap (built like `make lambdas`, for this host's architecture) runs under aws-lambda-rie %d times, interleaved with the hello-world baseline (cmd/bench/hello, same flags), and INIT is rie's `INIT REPORT(durationMs)`: the times shown are medians, the ratio is the median over rounds of each run against the baseline's run in the same round. Every AWS endpoint and the metadata service point at a local sentinel that records each request: route functions are invoked without an API key and the provisioner with an empty batch, so nothing may reach it; the reconciler's own Query (its handler) is expected and not counted.", b.o.coldRounds)
+	b.note("Cold start: each bootstrap (built like `make lambdas`, for this host's architecture) runs under aws-lambda-rie %d times, interleaved with the hello-world baseline (cmd/bench/hello, same flags), and INIT is rie's `INIT REPORT(durationMs)`: the times shown are medians, the ratio is the median over rounds of each run against the baseline's run in the same round. RSS is the bootstrap's own peak resident memory (VmHWM from /proc) after its first invoke, median of runs: what the function holds at the start of its life, against the baseline's. Every AWS endpoint and the metadata service point at a local sentinel that records each request: route functions are invoked without an API key and the provisioner with an empty batch, so nothing may reach it; the reconciler's own Query (its handler) is expected and not counted.", b.o.coldRounds)
 	return nil
 }
 
@@ -177,15 +184,16 @@ var errRieExited = errors.New("aws-lambda-rie exited before answering")
 
 var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 
-// initOnce starts rie on bin, invokes it once and returns rie's INIT duration.
-func initOnce(ctx context.Context, rie, bin, event string, env []string) (float64, error) {
+// initOnce starts rie on bin, invokes it once and returns rie's INIT duration
+// and the bootstrap's peak resident memory in MB (0 where /proc cannot say).
+func initOnce(ctx context.Context, rie, bin, event string, env []string) (initMs, rssMB float64, err error) {
 	apiPort, err := testenv.FreePort()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	riePort, err := testenv.FreePort()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", riePort)
 	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", addr,
@@ -196,7 +204,7 @@ func initOnce(ctx context.Context, rie, bin, event string, env []string) (float6
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
@@ -208,6 +216,7 @@ func initOnce(ctx context.Context, rie, bin, event string, env []string) (float6
 	found := make(chan float64, 1)
 	var logMu sync.Mutex
 	var log strings.Builder
+	output := func() string { logMu.Lock(); defer logMu.Unlock(); return log.String() }
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -234,24 +243,53 @@ func initOnce(ctx context.Context, rie, bin, event string, env []string) (float6
 		}
 		select {
 		case <-exited:
-			logMu.Lock()
-			defer logMu.Unlock()
-			return 0, fmt.Errorf("%w:\n%s", errRieExited, log.String())
+			return 0, 0, fmt.Errorf("%w:\n%s", errRieExited, output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("rie not answering: %w", err)
+			return 0, 0, fmt.Errorf("rie not answering: %w", err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	rssMB = peakRSS(cmd.Process.Pid, filepath.Base(bin))
 	select {
 	case v := <-found:
-		return v, nil
+		return v, rssMB, nil
 	case <-time.After(5 * time.Second):
-		logMu.Lock()
-		defer logMu.Unlock()
-		return 0, fmt.Errorf("no INIT REPORT in rie's output:\n%s", log.String())
+		return 0, 0, fmt.Errorf("no INIT REPORT in rie's output:\n%s", output())
 	}
+}
+
+// peakRSS is VmHWM, in MB, of rie's child process named name (the
+// bootstrap), or 0 where /proc cannot say.
+func peakRSS(riePID int, name string) float64 {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		raw, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm is cut to 15 bytes and may hold spaces.
+		lp, rp := strings.IndexByte(string(raw), '('), strings.LastIndexByte(string(raw), ')')
+		if lp < 0 || rp < lp {
+			continue
+		}
+		comm, rest := string(raw[lp+1:rp]), strings.Fields(string(raw[rp+1:]))
+		if len(rest) < 2 || rest[1] != strconv.Itoa(riePID) || !strings.HasPrefix(name, comm) {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join(filepath.Dir(st), "status"))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(kb), " kB"), 64)
+				return v / 1024
+			}
+		}
+	}
+	return 0
 }
 
 // sentinel is an AWS endpoint that answers every request with a client error
