@@ -3,6 +3,7 @@ package apps
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/onvera/deployments/pkg/deployment"
 )
@@ -24,9 +25,16 @@ var Airflow = &App{
 }
 
 // airflowStart assembles the SQLAlchemy URL from the RDS secret's fields
-// (injected one by one; the password has no URL-special characters) and
-// hands over to the image's entrypoint.
-const airflowStart = `export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT/$DB_NAME"; exec /entrypoint airflow `
+// (injected one by one; the password has no URL-special characters) and the
+// Fernet key from its seed, then hands over to the image's entrypoint.
+const airflowStart = `export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT/$DB_NAME" AIRFLOW__CORE__FERNET_KEY="${` + fernetSeedVar + `}="; exec /entrypoint airflow `
+
+// fernetSeedVar carries 43 generated alphanumeric characters: base64url
+// digits, so with the "=" the start script appends they are a 32-byte
+// Fernet key (256 bits of entropy) that Airflow encrypts connection and
+// variable secrets with. Secrets Manager cannot generate the padding itself,
+// and an image without the key stores those secrets in the clear.
+const fernetSeedVar = "AIRFLOW_FERNET_KEY_SEED"
 
 func airflowContainers(c *Context) {
 	env := map[string]*string{
@@ -39,6 +47,14 @@ func airflowContainers(c *Context) {
 	}
 	secrets := c.DBSecrets()
 	secrets["AIRFLOW__WEBSERVER__SECRET_KEY"] = awsecs.Secret_FromSecretsManager(c.AppKey, nil)
+	fernet := awssecretsmanager.NewSecret(c.Scope, str("FernetKeySeed"), &awssecretsmanager.SecretProps{
+		Description: str("seed of Airflow's Fernet key (the start script appends the padding)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: num(43), ExcludePunctuation: jsii.Bool(true), IncludeSpace: jsii.Bool(false),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	secrets[fernetSeedVar] = awsecs.Secret_FromSecretsManager(fernet, nil)
 	image := awsecs.ContainerImage_FromRegistry(str(AirflowImage), nil)
 	entry := strs("/usr/bin/dumb-init", "--", "/bin/bash", "-c")
 

@@ -170,8 +170,13 @@ func TestTemplateProperties(t *testing.T) {
 				db[0]["DBInstanceClass"] != "db."+DBInstanceClass || !strings.Contains(js(db[0]["MasterUserPassword"]), "resolve:secretsmanager") {
 				t.Errorf("database: %s", js(db))
 			}
-			if n := len(tp.ofType("AWS::SecretsManager::Secret")); n != 3 {
-				t.Errorf("%d secrets, want database, admin, app key", n)
+			wantSecrets := 3 // database, admin, app key
+			if a.Type == "airflow" {
+				wantSecrets++ // the Fernet key's seed
+				airflowFernet(t, tp, tasks[0])
+			}
+			if n := len(tp.ofType("AWS::SecretsManager::Secret")); n != wantSecrets {
+				t.Errorf("%d secrets, want %d", n, wantSecrets)
 			}
 
 			var https, redirect bool
@@ -210,6 +215,30 @@ func TestTemplateProperties(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// airflowFernet: every Airflow container gets the Fernet key's seed from a
+// generated secret of 43 base64url digits, and its start script turns it
+// into AIRFLOW__CORE__FERNET_KEY.
+func airflowFernet(t *testing.T, tp tmpl, task map[string]any) {
+	t.Helper()
+	seeds := 0
+	for _, sec := range tp.ofType("AWS::SecretsManager::Secret") {
+		g := js(sec["GenerateSecretString"])
+		if strings.Contains(g, `"PasswordLength":43`) && strings.Contains(g, `"ExcludePunctuation":true`) && strings.Contains(g, `"IncludeSpace":false`) {
+			seeds++
+		}
+	}
+	if seeds != 1 {
+		t.Errorf("want one secret of 43 alphanumerics for the Fernet key, got %d", seeds)
+	}
+	for _, c := range task["ContainerDefinitions"].([]any) {
+		cd := c.(map[string]any)
+		if !strings.Contains(js(cd["Secrets"]), `"Name":"`+fernetSeedVar+`"`) ||
+			!strings.Contains(js(cd["Command"]), `AIRFLOW__CORE__FERNET_KEY=\"${`+fernetSeedVar+`}=\"`) {
+			t.Errorf("container %v: no Fernet key: command %s secrets %s", cd["Name"], js(cd["Command"]), js(cd["Secrets"]))
+		}
 	}
 }
 
