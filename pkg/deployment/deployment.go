@@ -214,14 +214,9 @@ type Finish struct {
 	At         time.Time
 }
 
-// ErrConflict reports a lost conditional write.
-var ErrConflict = errConflict{}
-
-// ErrBusy is what a client sees when its write kept losing races with other
-// writes to the same organization or deployment: nothing was written, and the
-// same request can simply be sent again.
-var ErrBusy = apierr.New(apierr.Conflict, "Too many concurrent changes. Retry the request")
-
-type errConflict struct{}
-
-func (errConflict) Error() string { return "conditional write lost a race" }
+// ErrConflict reports a lost conditional write. The Service and the
+// provisioner re-read and retry on it; one that still escapes to a client
+// (its write kept losing races with other writes to the same organization or
+// deployment) is a 409 CONFLICT: nothing was written, and the same request
+// can simply be sent again.
+var ErrConflict = apierr.New(apierr.Conflict, "Too many concurrent changes. Retry the request")

@@ -83,9 +83,6 @@ func (s *Service) Create(ctx context.Context, orgID string, in CreateInput, idem
 	d.OperationID = op.ID
 	if err := s.Store.CreateDeployment(ctx, &d, op, claim); err != nil {
 		s.release(ctx, claim)
-		if errors.Is(err, ErrConflict) {
-			return Accepted{}, ErrBusy
-		}
 		return Accepted{}, fmt.Errorf("create deployment: %w", err)
 	}
 	s.enqueue(ctx, op)
@@ -205,7 +202,7 @@ func (s *Service) delete(ctx context.Context, orgID, id string, claim *Claim) (A
 		s.enqueue(ctx, op)
 		return Accepted{DeploymentID: id, OperationID: op.ID}, nil
 	}
-	return Accepted{}, ErrBusy
+	return Accepted{}, ErrConflict
 }
 
 func (s *Service) enqueue(ctx context.Context, op Operation) {
