@@ -190,12 +190,16 @@ type Store interface {
 	// if set, is completed in the same transaction.
 	BeginDelete(ctx context.Context, d Deployment, op Operation, cancel *Operation, claim *Claim) error
 	GetOperation(ctx context.Context, orgID, id string) (Operation, error)
-	// StartOperation moves op from pending to running.
-	StartOperation(ctx context.Context, op Operation, now time.Time) error
-	// Touch records that op is still being worked on (and how far it got,
-	// when progress is set), so the reconciler leaves it alone until next.
-	Touch(ctx context.Context, op Operation, next time.Time, progress *Progress) error
-	// Finish ends op and moves its deployment in one transaction.
+	// Touch moves op's reconciler deadline to next (the reconciler, which
+	// re-enqueues but does no work).
+	Touch(ctx context.Context, op Operation, next time.Time) error
+	// Advance records that op is being worked on, in one write: its status
+	// and updated_at as given (running, and since when), how far it got when
+	// progress is set, and its next check, so the reconciler leaves it alone
+	// until then.
+	Advance(ctx context.Context, op Operation, next time.Time, progress *Progress) error
+	// Finish ends op (pending or running) and moves its deployment in one
+	// transaction.
 	Finish(ctx context.Context, f Finish) error
 	// FailOperation ends op as failed without touching its deployment (a superseded op).
 	FailOperation(ctx context.Context, op Operation, e OpError, now time.Time) error

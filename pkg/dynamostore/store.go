@@ -366,23 +366,16 @@ func (st *Store) GetOperation(ctx context.Context, org, id string) (deployment.O
 	return r.domain(), nil
 }
 
-// StartOperation moves op from pending to running.
-func (st *Store) StartOperation(ctx context.Context, op deployment.Operation, now time.Time) error {
-	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &st.Table, Key: key(orgPK(op.OrgID), opSK(op.ID)),
-		UpdateExpression:          aws.String("SET #s = :running, updated_at = :now"),
-		ConditionExpression:       aws.String("#s = :pending"),
-		ExpressionAttributeNames:  map[string]string{"#s": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":running": s(string(deployment.OpRunning)), ":pending": s(string(deployment.OpPending)), ":now": s(ts(now))},
-	})
-	return conflict(err)
+// Touch moves an in-flight operation's reconciler deadline to next.
+func (st *Store) Touch(ctx context.Context, op deployment.Operation, next time.Time) error {
+	return st.updateInFlight(ctx, op, "SET due_at = :due", map[string]types.AttributeValue{":due": s(dueTS(next))})
 }
 
-// Touch moves an in-flight operation's reconciler deadline to next and
-// records its progress.
-func (st *Store) Touch(ctx context.Context, op deployment.Operation, next time.Time, progress *deployment.Progress) error {
-	set := "SET due_at = :due"
-	vals := map[string]types.AttributeValue{":due": s(dueTS(next)), ":pending": s(string(deployment.OpPending)), ":running": s(string(deployment.OpRunning))}
+// Advance writes op's status and updated_at as the provisioner holds them
+// (running since its first step) with its progress and next check.
+func (st *Store) Advance(ctx context.Context, op deployment.Operation, next time.Time, progress *deployment.Progress) error {
+	set := "SET #s = :st, updated_at = :at, due_at = :due"
+	vals := map[string]types.AttributeValue{":st": s(string(op.Status)), ":at": s(ts(op.UpdatedAt)), ":due": s(dueTS(next))}
 	if progress != nil {
 		av, err := attributevalue.Marshal(progress)
 		if err != nil {
@@ -391,6 +384,12 @@ func (st *Store) Touch(ctx context.Context, op deployment.Operation, next time.T
 		set += ", progress = :progress"
 		vals[":progress"] = av
 	}
+	return st.updateInFlight(ctx, op, set, vals)
+}
+
+// updateInFlight applies set to op if it is still pending or running.
+func (st *Store) updateInFlight(ctx context.Context, op deployment.Operation, set string, vals map[string]types.AttributeValue) error {
+	vals[":pending"], vals[":running"] = s(string(deployment.OpPending)), s(string(deployment.OpRunning))
 	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(orgPK(op.OrgID), opSK(op.ID)),
 		UpdateExpression:          aws.String(set),
@@ -406,7 +405,8 @@ func (st *Store) Touch(ctx context.Context, op deployment.Operation, next time.T
 // operation in flight, so a stale or duplicate message cannot move it.
 func (st *Store) Finish(ctx context.Context, f deployment.Finish) error {
 	opVals := map[string]types.AttributeValue{
-		":st": s(string(f.OpStatus)), ":now": s(ts(f.At)), ":running": s(string(deployment.OpRunning)),
+		":st": s(string(f.OpStatus)), ":now": s(ts(f.At)),
+		":pending": s(string(deployment.OpPending)), ":running": s(string(deployment.OpRunning)),
 	}
 	opSet := "SET #s = :st, completed_at = :now, updated_at = :now"
 	opNames := map[string]string{"#s": "status"}
@@ -435,7 +435,7 @@ func (st *Store) Finish(ctx context.Context, f deployment.Finish) error {
 		{Update: &types.Update{
 			TableName: &st.Table, Key: key(orgPK(f.Op.OrgID), opSK(f.Op.ID)),
 			UpdateExpression:          aws.String(opSet + " REMOVE due_pk, due_at"),
-			ConditionExpression:       aws.String("#s = :running"),
+			ConditionExpression:       aws.String("#s IN (:pending, :running)"),
 			ExpressionAttributeNames:  opNames,
 			ExpressionAttributeValues: opVals,
 		}},

@@ -141,9 +141,8 @@ func (p *Provisioner) step(ctx context.Context, t deployment.Task, exhausted boo
 		return err
 	}
 	if op.Status == deployment.OpPending {
-		if err := p.Store.StartOperation(ctx, op, now); err != nil {
-			return err
-		}
+		// Its first step: the work starts now. Drivers time it from
+		// UpdatedAt; the first Advance, or the Finish, records it.
 		op.Status, op.UpdatedAt = deployment.OpRunning, now
 	}
 	finish := deployment.Finish{Op: op, Deployment: d, At: now}
@@ -171,7 +170,7 @@ func (p *Provisioner) step(ctx context.Context, t deployment.Task, exhausted boo
 	case !res.Done:
 		// Record the next check first: if the send then fails, the reconciler
 		// still knows when to step in.
-		if err := p.Store.Touch(ctx, op, now.Add(res.RetryAfter), res.Progress); err != nil {
+		if err := p.Store.Advance(ctx, op, now.Add(res.RetryAfter), res.Progress); err != nil {
 			return err
 		}
 		return p.Queue.Enqueue(ctx, t, res.RetryAfter)
@@ -192,7 +191,7 @@ func (p *Provisioner) Reconcile(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, op := range ops {
-		if err := p.Store.Touch(ctx, op, now, nil); err != nil {
+		if err := p.Store.Touch(ctx, op, now); err != nil {
 			if errors.Is(err, deployment.ErrConflict) {
 				continue // finished meanwhile
 			}
