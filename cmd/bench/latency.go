@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/onvera/deployments/pkg/dynamostore"
 	"github.com/onvera/deployments/pkg/localgw"
 )
 
@@ -32,31 +32,20 @@ func (b *bench) latency(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	base, stop, err := (&localgw.Gateway{App: a}).Start(ctx)
 	if err != nil {
 		return err
 	}
-	gctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = (&localgw.Gateway{App: a, Listener: l}).Run(gctx)
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + l.Addr().String()
+	defer stop()
 
 	// One deployment to get: the newest, seq = size.
 	table := a.Config.Table
 	pk := &types.AttributeValueMemberS{Value: "ORG#" + org}
-	q, err := a.DynamoDB.Query(ctx, &dynamodb.QueryInput{
-		TableName: &table, IndexName: aws.String("BySeq"),
-		KeyConditionExpression:    aws.String("PK = :pk AND seq = :seq"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": pk, ":seq": &types.AttributeValueMemberN{Value: strconv.Itoa(size)}},
-	})
-	if err != nil || len(q.Items) != 1 {
-		return fmt.Errorf("finding a deployment: %v", err)
+	newest, err := itemAtSeq(ctx, a, org, size)
+	if err != nil {
+		return fmt.Errorf("finding a deployment: %w", err)
 	}
-	sk := q.Items[0]["SK"].(*types.AttributeValueMemberS).Value
+	sk := newest["SK"].(*types.AttributeValueMemberS).Value
 	id := sk[len("DEP#"):]
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 64}}
@@ -86,7 +75,7 @@ func (b *bench) latency(ctx context.Context) error {
 	}
 	rawQuery := func(ctx context.Context) error {
 		_, err := a.DynamoDB.Query(ctx, &dynamodb.QueryInput{
-			TableName: &table, IndexName: aws.String("BySeq"), ConsistentRead: aws.Bool(true),
+			TableName: &table, IndexName: aws.String(dynamostore.IndexBySeq), ConsistentRead: aws.Bool(true),
 			KeyConditionExpression: aws.String("PK = :pk AND seq BETWEEN :lo AND :hi"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": pk,
 				":lo": &types.AttributeValueMemberN{Value: strconv.Itoa(size - perPage + 1)}, ":hi": &types.AttributeValueMemberN{Value: strconv.Itoa(size)}},

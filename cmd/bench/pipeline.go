@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -28,10 +27,11 @@ func (b *bench) pipeline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	base, stop, err := startGateway(ctx, a)
+	base, stop, err := (&localgw.Gateway{App: a}).Start(ctx)
 	if err != nil {
 		return err
 	}
+	defer stop() // on an early return; the drain below needs it stopped first
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	do := func(method, path, body string) (int, []byte, error) {
 		req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
@@ -54,7 +54,6 @@ func (b *bench) pipeline(ctx context.Context) error {
 		t := time.Now()
 		code, out, err := do(http.MethodPost, "/api/v1/deployments", `{"app_type":"airflow"}`)
 		if err != nil || code != http.StatusAccepted {
-			stop()
 			return fmt.Errorf("create %d: %v %d %s", i, err, code, out)
 		}
 		var c created
@@ -62,7 +61,6 @@ func (b *bench) pipeline(ctx context.Context) error {
 		for {
 			code, out, err := do(http.MethodGet, "/api/v1/deployments/"+c.Data.DeploymentID, "")
 			if err != nil || code != http.StatusOK {
-				stop()
 				return fmt.Errorf("get %d: %v %d %s", i, err, code, out)
 			}
 			var v struct {
@@ -75,7 +73,6 @@ func (b *bench) pipeline(ctx context.Context) error {
 				break
 			}
 			if v.Data.Status != string(deployment.Provisioning) || time.Since(t) > time.Minute {
-				stop()
 				return fmt.Errorf("deployment %s: status %q after %s", c.Data.DeploymentID, v.Data.Status, time.Since(t))
 			}
 			time.Sleep(poll)
@@ -103,7 +100,7 @@ func (b *bench) pipeline(ctx context.Context) error {
 				return
 			}
 			for i := o * per; i < min((o+1)*per, b.o.drainN); i++ {
-				if code, out, _ := serve(a, h, http.MethodPost, "/api/v1/deployments", sk, `{"app_type":"superset"}`); code != http.StatusAccepted {
+				if code, out, _ := serve(h, http.MethodPost, "/api/v1/deployments", sk, `{"app_type":"superset"}`); code != http.StatusAccepted {
 					errs <- fmt.Errorf("queue create: %d %s", code, out)
 					return
 				}
@@ -116,11 +113,11 @@ func (b *bench) pipeline(ctx context.Context) error {
 		return err
 	}
 	t := time.Now()
-	_, stop, err = startGateway(ctx, a)
+	_, stopDrain, err := (&localgw.Gateway{App: a}).Start(ctx)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer stopDrain()
 	for {
 		ready := 0
 		for o := range orgs {
@@ -143,21 +140,6 @@ func (b *bench) pipeline(ctx context.Context) error {
 		fmt.Sprintf("%s (%.0f deployments/s)", took.Round(10*time.Millisecond), float64(b.o.drainN)/took.Seconds()))
 	b.note("Pipeline: POST then GET every %s until ready, one deployment at a time, through the local gateway (queue long-polled by 2 pollers, as 2 concurrent Lambda batches would be). The drain queues its creates with the pollers stopped, then starts the gateway and counts ready deployments every 100 ms (with the store's list, outside the measured pollers).", poll)
 	return nil
-}
-
-func startGateway(ctx context.Context, a *app.App) (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	gctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = (&localgw.Gateway{App: a, Listener: l}).Run(gctx)
-	}()
-	var once sync.Once
-	return "http://" + l.Addr().String(), func() { once.Do(func() { cancel(); <-done }) }, nil
 }
 
 func countReady(ctx context.Context, a *app.App, org string) (int, error) {

@@ -24,6 +24,27 @@ type Gateway struct {
 	Reconcile time.Duration // reconciler interval; default StaleAfter/2
 }
 
+// Start runs the gateway in the background, on a free loopback port when it
+// has no Listener, and returns its base URL and a stop function that shuts
+// it down and waits; calling stop again does nothing.
+func (g *Gateway) Start(ctx context.Context) (string, func(), error) {
+	if g.Listener == nil {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, err
+		}
+		g.Listener = l
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = g.Run(ctx)
+	}()
+	var once sync.Once
+	return "http://" + g.Listener.Addr().String(), func() { once.Do(func() { cancel(); <-done }) }, nil
+}
+
 // Run serves until ctx is cancelled, then drains and returns.
 func (g *Gateway) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: g.App.Server.Handler(), ReadHeaderTimeout: 10 * time.Second}

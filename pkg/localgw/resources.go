@@ -31,16 +31,26 @@ func Setup(ctx context.Context, awsCfg aws.Config, cfg *config.Config) error {
 		return fmt.Errorf("table %s: %w", cfg.Table, err)
 	}
 	q := sqs.NewFromConfig(awsCfg)
-	dlqURL, dlqARN, err := ensureQueue(ctx, q, cfg.Table+"-provisioning-dlq", map[string]string{
+	dlqName := cfg.Table + "-provisioning-dlq"
+	dlqURL, err := ensureQueue(ctx, q, dlqName, map[string]string{
 		"MessageRetentionPeriod": "1209600",
 	})
 	if err != nil {
 		return err
 	}
+	// Only the dead-letter queue's ARN is needed (by the redrive policy and
+	// by the provisioner to recognise dead letters).
+	a, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: &dlqURL, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return fmt.Errorf("queue %s: %w", dlqName, err)
+	}
+	dlqARN := a.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
 	redrive, _ := json.Marshal(map[string]string{
 		"deadLetterTargetArn": dlqARN, "maxReceiveCount": strconv.Itoa(MaxReceiveCount),
 	})
-	url, _, err := ensureQueue(ctx, q, cfg.Table+"-provisioning", map[string]string{
+	url, err := ensureQueue(ctx, q, cfg.Table+"-provisioning", map[string]string{
 		"VisibilityTimeout": strconv.Itoa(LocalVisibilityTimeout), "RedrivePolicy": string(redrive),
 	})
 	if err != nil {
@@ -50,16 +60,10 @@ func Setup(ctx context.Context, awsCfg aws.Config, cfg *config.Config) error {
 	return nil
 }
 
-func ensureQueue(ctx context.Context, q *sqs.Client, name string, attrs map[string]string) (string, string, error) {
+func ensureQueue(ctx context.Context, q *sqs.Client, name string, attrs map[string]string) (string, error) {
 	out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
 	if err != nil {
-		return "", "", fmt.Errorf("queue %s: %w", name, err)
+		return "", fmt.Errorf("queue %s: %w", name, err)
 	}
-	a, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: out.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		return "", "", fmt.Errorf("queue %s: %w", name, err)
-	}
-	return aws.ToString(out.QueueUrl), a.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
+	return aws.ToString(out.QueueUrl), nil
 }

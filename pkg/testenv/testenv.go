@@ -235,18 +235,12 @@ func App(t testing.TB, mutate func(*config.Config)) *app.App {
 // Gateway starts a local gateway for a on a free loopback port and returns its base URL.
 func Gateway(t testing.TB, a *app.App) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	base, stop, err := (&localgw.Gateway{App: a, Reconcile: time.Second}).Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = (&localgw.Gateway{App: a, Listener: l, Reconcile: time.Second}).Run(ctx)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + l.Addr().String()
+	t.Cleanup(stop)
+	return base
 }
 
 type testWriter struct{ t testing.TB }
