@@ -18,7 +18,7 @@ import (
 // serve runs one request through the app's HTTP handler in-process (what a
 // route's Lambda runs) and returns the status, body and the AWS calls the
 // request made, attributed through the request context.
-func serve(a *app.App, h http.Handler, method, path, secret, body string) (int, []byte, awscount.Counts) {
+func serve(h http.Handler, method, path, secret, body string) (int, []byte, awscount.Counts) {
 	ctx, scope := awscount.WithScope(context.Background())
 	req := httptest.NewRequestWithContext(ctx, method, path, strings.NewReader(body))
 	if secret != "" {
@@ -57,7 +57,7 @@ func (b *bench) calls(ctx context.Context) error {
 	do := func(method, path, body string, want int) (warm, cold awscount.Counts, ids created, err error) {
 		// Cold first: a fresh Authenticator is a new execution environment's.
 		coldAuth(a)
-		code, out, c := serve(a, h, method, path, secret, body)
+		code, out, c := serve(h, method, path, secret, body)
 		if code != want {
 			return nil, nil, ids, fmt.Errorf("%s %s (cold): %d %s", method, path, code, out)
 		}
@@ -66,7 +66,7 @@ func (b *bench) calls(ctx context.Context) error {
 		if method == http.MethodPost || method == http.MethodDelete {
 			return nil, cold, ids, nil // a write is measured once per state; warm is the next call
 		}
-		code, out, c = serve(a, h, method, path, secret, body)
+		code, out, c = serve(h, method, path, secret, body)
 		if code != want {
 			return nil, nil, ids, fmt.Errorf("%s %s (warm): %d %s", method, path, code, out)
 		}
@@ -78,7 +78,7 @@ func (b *bench) calls(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	code, out, createWarm := serve(a, h, http.MethodPost, "/api/v1/deployments", secret, createBody)
+	code, out, createWarm := serve(h, http.MethodPost, "/api/v1/deployments", secret, createBody)
 	if code != http.StatusAccepted {
 		return fmt.Errorf("create (warm): %d %s", code, out)
 	}
@@ -108,7 +108,7 @@ func (b *bench) calls(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	code, out, deleteWarm := serve(a, h, http.MethodDelete, "/api/v1/deployments/"+d2.Data.DeploymentID, secret, "")
+	code, out, deleteWarm := serve(h, http.MethodDelete, "/api/v1/deployments/"+d2.Data.DeploymentID, secret, "")
 	if code != http.StatusAccepted {
 		return fmt.Errorf("delete (warm): %d %s", code, out)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/onvera/deployments/pkg/app"
 	"github.com/onvera/deployments/pkg/deployment"
+	"github.com/onvera/deployments/pkg/dynamostore"
 )
 
 // storeWritePathN is how many deployments are created through the store's
@@ -51,7 +52,7 @@ func (b *bench) depth(ctx context.Context) error {
 		}
 		pages := (written + perPage - 1) / perPage
 		// Warm the key cache: this section measures the list itself.
-		if code, out, _ := serve(a, h, http.MethodGet, "/api/v1/deployments?per_page=1", secret, ""); code != http.StatusOK {
+		if code, out, _ := serve(h, http.MethodGet, "/api/v1/deployments?per_page=1", secret, ""); code != http.StatusOK {
 			return fmt.Errorf("list: %d %s", code, out)
 		}
 		for _, p := range []struct {
@@ -60,7 +61,7 @@ func (b *bench) depth(ctx context.Context) error {
 		}{{"first", 1}, {"middle", (pages + 1) / 2}, {"last", pages}} {
 			path := fmt.Sprintf("/api/v1/deployments?page=%d&per_page=%d", p.page, perPage)
 			t := time.Now()
-			code, out, c := serve(a, h, http.MethodGet, path, secret, "")
+			code, out, c := serve(h, http.MethodGet, path, secret, "")
 			lat := time.Since(t)
 			if code != http.StatusOK {
 				return fmt.Errorf("%s: %d %s", path, code, out)
@@ -74,7 +75,7 @@ func (b *bench) depth(ctx context.Context) error {
 				fmt.Sprintf("≤ %d items, ≤ 2 calls", perPage+2), items <= perPage+2 && c.Calls("") <= 2)
 		}
 		// Totals: the only read that depends on the organization is one GetItem of META.
-		code, out, c := serve(a, h, http.MethodGet, fmt.Sprintf("/api/v1/deployments?page=%d&per_page=%d", pages+1, perPage), secret, "")
+		code, out, c := serve(h, http.MethodGet, fmt.Sprintf("/api/v1/deployments?page=%d&per_page=%d", pages+1, perPage), secret, "")
 		if code != http.StatusOK {
 			return fmt.Errorf("list past the end: %d %s", code, out)
 		}
@@ -143,15 +144,10 @@ func (b *bench) seed(ctx context.Context, a *app.App, org string, n int) (int, s
 // store wrote, 25 per BatchWriteItem, in order, then moves the counter.
 func (b *bench) seedClones(ctx context.Context, a *app.App, org string, have, n int) (int, error) {
 	table := a.Config.Table
-	q, err := a.DynamoDB.Query(ctx, &dynamodb.QueryInput{
-		TableName: &table, IndexName: aws.String("BySeq"),
-		KeyConditionExpression:    aws.String("PK = :pk AND seq = :seq"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "ORG#" + org}, ":seq": &types.AttributeValueMemberN{Value: strconv.Itoa(have)}},
-	})
-	if err != nil || len(q.Items) != 1 {
-		return have, fmt.Errorf("template item: %v (%d items)", err, len(q.Items))
+	tmpl, err := itemAtSeq(ctx, a, org, have)
+	if err != nil {
+		return have, fmt.Errorf("template item: %w", err)
 	}
-	tmpl := q.Items[0]
 	progress("seeding %s: BatchWriteItem clones %d..%d", org, have+1, n)
 	deadline := time.Now().Add(b.o.seedTimeout)
 	type chunk struct{ lo, hi int }
@@ -243,3 +239,22 @@ func thousands(n int) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// itemAtSeq reads the deployment item with sequence number seq of org from
+// the BySeq index.
+func itemAtSeq(ctx context.Context, a *app.App, org string, seq int) (map[string]types.AttributeValue, error) {
+	q, err := a.DynamoDB.Query(ctx, &dynamodb.QueryInput{
+		TableName: &a.Config.Table, IndexName: aws.String(dynamostore.IndexBySeq),
+		KeyConditionExpression: aws.String("PK = :pk AND seq = :seq"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: "ORG#" + org}, ":seq": &types.AttributeValueMemberN{Value: strconv.Itoa(seq)},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(q.Items) != 1 {
+		return nil, fmt.Errorf("%d items at seq %d of %s", len(q.Items), seq, org)
+	}
+	return q.Items[0], nil
+}

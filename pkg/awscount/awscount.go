@@ -139,8 +139,7 @@ func WithScope(ctx context.Context) (context.Context, *Counter) {
 	return context.WithValue(ctx, scopeKey{}, sc), sc
 }
 
-// Option adds the counting middleware to an SDK configuration; it has the
-// shape of app.Option.
+// Option adds the counting middleware to an SDK configuration.
 func (c *Counter) Option() func(*aws.Config) {
 	return func(cfg *aws.Config) { cfg.APIOptions = append(cfg.APIOptions, c.Register) }
 }
