@@ -50,7 +50,6 @@ func isOperationFailed(err error) bool {
 // apiCmd is what every API command shares: its flags, output and client.
 type apiCmd struct {
 	fs     *flag.FlagSet
-	name   string
 	output *string
 	stdout io.Writer
 	stderr io.Writer
@@ -59,7 +58,7 @@ type apiCmd struct {
 func newAPICmd(name, synopsis, help string, stdout, stderr io.Writer) *apiCmd {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := &apiCmd{fs: fs, name: name, stdout: stdout, stderr: stderr}
+	c := &apiCmd{fs: fs, stdout: stdout, stderr: stderr}
 	c.output = fs.String("o", "table", "output format: table or json")
 	fs.Usage = func() {
 		w := fs.Output()
@@ -102,13 +101,13 @@ func (c *apiCmd) parse(args []string, positional ...string) ([]string, error) {
 	}
 	if len(pos) != len(positional) {
 		if len(positional) == 0 {
-			return nil, fmt.Errorf("%w: %s takes no arguments, got %q", errUsage, c.name, pos)
+			return nil, fmt.Errorf("%w: %s takes no arguments, got %q", errUsage, c.fs.Name(), pos)
 		}
-		return nil, fmt.Errorf("%w: %s needs %s", errUsage, c.name, strings.Join(positional, " "))
+		return nil, fmt.Errorf("%w: %s needs %s", errUsage, c.fs.Name(), strings.Join(positional, " "))
 	}
 	for i, p := range pos {
 		if strings.TrimSpace(p) == "" {
-			return nil, fmt.Errorf("%w: %s needs %s, got an empty value", errUsage, c.name, positional[i])
+			return nil, fmt.Errorf("%w: %s needs %s, got an empty value", errUsage, c.fs.Name(), positional[i])
 		}
 	}
 	if *c.output != "table" && *c.output != "json" {
@@ -117,27 +116,20 @@ func (c *apiCmd) parse(args []string, positional ...string) ([]string, error) {
 	return pos, nil
 }
 
-func (c *apiCmd) client() (*client.Client, error) {
+// connect returns the API client and a context that Ctrl-C cancels.
+func (c *apiCmd) connect() (*client.Client, context.Context, context.CancelFunc, error) {
 	key := os.Getenv(envAPIKey)
 	if key == "" {
-		return nil, fmt.Errorf("%w: %s is not set (an API key such as onv_sk_test_...; `make run` prints one)", errUsage, envAPIKey)
+		return nil, nil, nil, fmt.Errorf("%w: %s is not set (an API key such as onv_sk_test_...; `make run` prints one)", errUsage, envAPIKey)
 	}
 	base := os.Getenv(envAPIURL)
 	if base == "" {
 		base = "http://127.0.0.1:8080"
 	}
 	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
-		return nil, fmt.Errorf("%w: %s must start with http:// or https://, got %q", errUsage, envAPIURL, base)
+		return nil, nil, nil, fmt.Errorf("%w: %s must start with http:// or https://, got %q", errUsage, envAPIURL, base)
 	}
-	return client.New(base, key, client.WithUserAgent("onvera-cli")), nil
-}
-
-// connect returns the API client and a context that Ctrl-C cancels.
-func (c *apiCmd) connect() (*client.Client, context.Context, context.CancelFunc, error) {
-	cl, err := c.client()
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	cl := client.New(base, key, client.WithUserAgent("onvera-cli"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	return cl, ctx, stop, nil
 }
@@ -187,19 +179,15 @@ func operationsCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stop()
-	var op client.Operation
+	show := func(op client.Operation) error { return printOperation(c, op) }
 	if *wait {
-		op, err = waitWithProgress(ctx, cl, pos[0], "Operation "+pos[0], *timeout, stderr)
-		if err != nil && !isOperationFailed(err) {
-			return err
-		}
-	} else if op, err = cl.GetOperation(ctx, pos[0]); err != nil {
+		return c.waitThenShow(ctx, cl, pos[0], "Operation "+pos[0], *timeout, show)
+	}
+	op, err := cl.GetOperation(ctx, pos[0])
+	if err != nil {
 		return err
 	}
-	if perr := printOperation(c, op); perr != nil {
-		return perr
-	}
-	return err
+	return show(op)
 }
 
 func deploymentsCreate(args []string, stdout, stderr io.Writer) error {
@@ -223,29 +211,21 @@ func deploymentsCreate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stop()
-	var opts []client.RequestOption
-	if *idem != "" {
-		opts = append(opts, client.WithIdempotencyKey(*idem))
-	}
-	acc, err := cl.CreateDeployment(ctx, client.CreateDeploymentRequest{AppType: *app, Name: *name}, opts...)
+	acc, err := cl.CreateDeployment(ctx, client.CreateDeploymentRequest{AppType: *app, Name: *name}, idempotency(*idem)...)
 	if err != nil {
 		return err
 	}
 	if !*wait {
 		return printAccepted(c, acc)
 	}
-	_, werr := waitWithProgress(ctx, cl, acc.OperationID, "Creating "+*app+" deployment "+acc.DeploymentID, *timeout, stderr)
-	if werr != nil && !isOperationFailed(werr) {
-		return werr
-	}
-	d, err := cl.GetDeployment(ctx, acc.DeploymentID)
-	if err != nil {
-		return err
-	}
-	if err := printDeployments(c, []client.Deployment{d}, nil, true); err != nil {
-		return err
-	}
-	return werr
+	return c.waitThenShow(ctx, cl, acc.OperationID, "Creating "+*app+" deployment "+acc.DeploymentID, *timeout,
+		func(client.Operation) error {
+			d, err := cl.GetDeployment(ctx, acc.DeploymentID)
+			if err != nil {
+				return err
+			}
+			return printDeployment(c, d)
+		})
 }
 
 func deploymentsList(args []string, stdout, stderr io.Writer) error {
@@ -274,13 +254,13 @@ func deploymentsList(args []string, stdout, stderr io.Writer) error {
 			}
 			ds = append(ds, d)
 		}
-		return printDeployments(c, ds, nil, false)
+		return printDeployments(c, ds, nil)
 	}
 	p, err := cl.ListDeployments(ctx, client.ListOptions{Page: *page, PerPage: *perPage})
 	if err != nil {
 		return err
 	}
-	return printDeployments(c, p.Items, &p.Pagination, false)
+	return printDeployments(c, p.Items, &p.Pagination)
 }
 
 func deploymentsGet(args []string, stdout, stderr io.Writer) error {
@@ -298,7 +278,7 @@ func deploymentsGet(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return printDeployments(c, []client.Deployment{d}, nil, true)
+	return printDeployment(c, d)
 }
 
 func deploymentsDelete(args []string, stdout, stderr io.Writer) error {
@@ -334,25 +314,37 @@ func deploymentsDelete(args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 	}
-	var opts []client.RequestOption
-	if *idem != "" {
-		opts = append(opts, client.WithIdempotencyKey(*idem))
-	}
-	acc, err := cl.DeleteDeployment(ctx, id, opts...)
+	acc, err := cl.DeleteDeployment(ctx, id, idempotency(*idem)...)
 	if err != nil {
 		return err
 	}
 	if !*wait {
 		return printAccepted(c, acc)
 	}
-	op, werr := waitWithProgress(ctx, cl, acc.OperationID, "Destroying deployment "+id, *timeout, stderr)
+	return c.waitThenShow(ctx, cl, acc.OperationID, "Destroying deployment "+id, *timeout,
+		func(op client.Operation) error { return printOperation(c, op) })
+}
+
+// waitThenShow follows an operation with live progress on stderr, then shows
+// the outcome, also when the operation failed; the wait's error sets the exit
+// code (3 for a failed operation).
+func (c *apiCmd) waitThenShow(ctx context.Context, cl *client.Client, opID, what string, timeout time.Duration, show func(client.Operation) error) error {
+	op, werr := waitWithProgress(ctx, cl, opID, what, timeout, c.stderr)
 	if werr != nil && !isOperationFailed(werr) {
 		return werr
 	}
-	if err := printOperation(c, op); err != nil {
+	if err := show(op); err != nil {
 		return err
 	}
 	return werr
+}
+
+// idempotency is the request option for an --idempotency-key, if one was given.
+func idempotency(key string) []client.RequestOption {
+	if key == "" {
+		return nil
+	}
+	return []client.RequestOption{client.WithIdempotencyKey(key)}
 }
 
 func isHelp(s string) bool { return s == "-h" || s == "--help" || s == "help" || s == "-help" }

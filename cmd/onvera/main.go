@@ -9,16 +9,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/onvera/deployments/pkg/apikey"
-	"github.com/onvera/deployments/pkg/app"
 	"github.com/onvera/deployments/pkg/config"
+	"github.com/onvera/deployments/pkg/dynamostore"
 )
 
 // Exit codes.
@@ -95,15 +95,15 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		if err != nil || *org == "" {
 			return fmt.Errorf("%w: keys create needs --org and --scopes (%v)", errUsage, err)
 		}
-		a, err := local(ctx)
+		store, cfg, err := local(ctx)
 		if err != nil {
 			return err
 		}
 		prefix := apikey.PrefixTest
-		if *live || (a.Config.Stage != "local" && a.Config.Stage != "test") {
+		if *live || (cfg.Stage != "local" && cfg.Stage != "test") {
 			prefix = apikey.PrefixLive
 		}
-		secret, k, err := apikey.Mint(ctx, a.Store, *org, sc, prefix, time.Now())
+		secret, k, err := apikey.Mint(ctx, store, *org, sc, prefix, time.Now())
 		if err != nil {
 			return err
 		}
@@ -115,11 +115,11 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
-		a, err := local(ctx)
+		store, _, err := local(ctx)
 		if err != nil {
 			return err
 		}
-		ks, err := a.Store.ListKeys(ctx, *org)
+		ks, err := store.ListKeys(ctx, *org)
 		if err != nil {
 			return err
 		}
@@ -140,11 +140,11 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		if fs.NArg() != 1 {
 			return fmt.Errorf("%w: keys revoke needs one KEY_ID (see keys list)", errUsage)
 		}
-		a, err := local(ctx)
+		store, _, err := local(ctx)
 		if err != nil {
 			return err
 		}
-		k, err := a.Store.RevokeKey(ctx, fs.Arg(0), time.Now())
+		k, err := store.RevokeKey(ctx, fs.Arg(0), time.Now())
 		if errors.Is(err, apikey.ErrNotFound) {
 			return fmt.Errorf("no key with id %s", fs.Arg(0))
 		}
@@ -175,16 +175,16 @@ func joinScopes(s []apikey.Scope) string {
 	return strings.Join(out, ",")
 }
 
-// local builds the store side of the app with the operator's AWS
-// configuration (profiles, SSO and all), as the admin commands need.
-func local(ctx context.Context) (*app.App, error) {
+// local opens the key store with the operator's AWS configuration
+// (profiles, SSO and all), as the admin commands need: only the table.
+func local(ctx context.Context) (*dynamostore.Store, config.Config, error) {
 	cfg, err := config.Load()
 	if err != nil {
-		return nil, err
+		return nil, cfg, err
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, cfg, fmt.Errorf("aws config: %w", err)
 	}
-	return app.BuildAPI(cfg, awsCfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))), nil
+	return dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table), cfg, nil
 }

@@ -16,25 +16,25 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// printDeployments prints deployments as a table (one line each, or a
-// detailed block for a single deployment) or as JSON: one object for a single
-// deployment, else an array.
-func printDeployments(c *apiCmd, ds []client.Deployment, p *client.Pagination, single bool) error {
+// printDeployment prints one deployment as a detailed block or a JSON object.
+func printDeployment(c *apiCmd, d client.Deployment) error {
 	if *c.output == "json" {
-		if single && len(ds) == 1 {
-			return writeJSON(c.stdout, ds[0])
-		}
-		return writeJSON(c.stdout, ds)
+		return writeJSON(c.stdout, d)
 	}
-	if single && len(ds) == 1 {
-		d := ds[0]
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "ID:\t%s\nNAME:\t%s\nAPP:\t%s\nSTATUS:\t%s\nURL:\t%s\nENVIRONMENT:\t%s\nCREATED:\t%s\n",
-			d.ID, d.Name, d.AppType, d.Status, orDash(d.URL), d.EnvironmentID, d.CreatedAt.UTC().Format(time.RFC3339))
-		if d.Links.Operation != nil {
-			fmt.Fprintf(tw, "OPERATION:\t%s\n", *d.Links.Operation)
-		}
-		return tw.Flush()
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "ID:\t%s\nNAME:\t%s\nAPP:\t%s\nSTATUS:\t%s\nURL:\t%s\nENVIRONMENT:\t%s\nCREATED:\t%s\n",
+		d.ID, d.Name, d.AppType, d.Status, orDash(d.URL), d.EnvironmentID, d.CreatedAt.UTC().Format(time.RFC3339))
+	if d.Links.Operation != nil {
+		fmt.Fprintf(tw, "OPERATION:\t%s\n", *d.Links.Operation)
+	}
+	return tw.Flush()
+}
+
+// printDeployments prints deployments as a table, one line each, or as a
+// JSON array.
+func printDeployments(c *apiCmd, ds []client.Deployment, p *client.Pagination) error {
+	if *c.output == "json" {
+		return writeJSON(c.stdout, ds)
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tAPP\tSTATUS\tURL\tCREATED")

@@ -84,11 +84,10 @@ func waitWithProgress(ctx context.Context, cl *client.Client, opID, what string,
 
 	mu.Lock()
 	defer mu.Unlock()
-	var of *client.OperationFailedError
 	switch {
 	case err == nil:
 		line(fmt.Sprintf("%s: done in %s", what, elapsed()))
-	case errors.As(err, &of):
+	case isOperationFailed(err):
 		// The caller reports the failure; the status line above already says it.
 	case errors.Is(err, context.DeadlineExceeded):
 		err = fmt.Errorf("gave up waiting after %s; the operation continues: onvera operations get %s --wait", timeout, opID)

@@ -1,6 +1,6 @@
 // Package app wires configuration, AWS clients, storage, the service, the
-// HTTP server and the provisioner together, once per process. Lambda mains,
-// the local gateway and the admin CLI all build through here. It imports no
+// HTTP server and the provisioner together, once per process. Lambda mains
+// and the local gateway build through here. It imports no
 // SDK config loader and no optional driver, so a route Lambda links only
 // what it runs.
 package app
