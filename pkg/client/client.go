@@ -158,7 +158,15 @@ type Operation struct {
 	UpdatedAt    time.Time       `json:"updated_at"`
 	CompletedAt  *time.Time      `json:"completed_at"`
 	Error        *OperationError `json:"error"`
+	Progress     *Progress       `json:"progress"` // how far a long operation got; nil when the driver reports none
 	Links        OperationLinks  `json:"links"`
+}
+
+// Progress is how far an in-flight operation got.
+type Progress struct {
+	Step           string `json:"step"`
+	ResourcesDone  int    `json:"resources_done"`
+	ResourcesTotal int    `json:"resources_total"`
 }
 
 // Done reports whether the operation has finished (succeeded or failed).
