@@ -1,6 +1,8 @@
 package apps
 
 import (
+	"maps"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -55,17 +57,13 @@ func airflowContainers(c *Context) {
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	secrets[fernetSeedVar] = awsecs.Secret_FromSecretsManager(fernet, nil)
-	image := awsecs.ContainerImage_FromRegistry(str(AirflowImage), nil)
+	image := awsecs.ContainerImage_FromRegistry(str(c.App.Image), nil)
 	entry := strs("/usr/bin/dumb-init", "--", "/bin/bash", "-c")
 
 	initEnv := map[string]*string{"_AIRFLOW_DB_MIGRATE": str("true"), "_AIRFLOW_WWW_USER_CREATE": str("true"), "_AIRFLOW_WWW_USER_USERNAME": str(AdminUser)}
-	for k, v := range env {
-		initEnv[k] = v
-	}
+	maps.Copy(initEnv, env)
 	initSecrets := map[string]awsecs.Secret{"_AIRFLOW_WWW_USER_PASSWORD": awsecs.Secret_FromSecretsManager(c.Admin, str("password"))}
-	for k, v := range secrets {
-		initSecrets[k] = v
-	}
+	maps.Copy(initSecrets, secrets)
 	initC := c.Task.AddContainer(str("init"), &awsecs.ContainerDefinitionOptions{
 		ContainerName: str("init"), Image: image, Essential: jsii.Bool(false),
 		EntryPoint: entry, Command: strs(airflowStart + "version"),

@@ -273,15 +273,9 @@ func Synth(a *App, outdir string) ([]byte, error) {
 	return json.Marshal(art.Template())
 }
 
-func str(s string) *string   { return jsii.String(s) }
-func num(n float64) *float64 { return jsii.Number(n) }
-func strs(s ...string) *[]*string {
-	out := make([]*string, len(s))
-	for i := range s {
-		out[i] = jsii.String(s[i])
-	}
-	return &out
-}
+func str(s string) *string        { return jsii.String(s) }
+func num(n float64) *float64      { return jsii.Number(n) }
+func strs(s ...string) *[]*string { return jsii.Strings(s...) }
 
 // MaxTemplateBytes is CloudFormation's limit for a TemplateBody.
 const MaxTemplateBytes = 51200

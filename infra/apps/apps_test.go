@@ -12,10 +12,9 @@ import (
 	"github.com/onvera/deployments/infra/internal/lint"
 )
 
+// TestMain silences jsii's banner about Node 20 before the first jsii call.
 func TestMain(m *testing.M) {
-	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-	}
+	lint.QuietJSII()
 	os.Exit(m.Run())
 }
 
@@ -52,7 +51,7 @@ func synthesized(t *testing.T) map[string][]byte {
 
 func committed(t *testing.T, app string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "pkg", "provision", "cfn", "templates", app+".json"))
+	b, err := os.ReadFile(filepath.Join(lint.ModuleRoot(t), "pkg", "provision", "cfn", "templates", app+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,9 +248,7 @@ func airflowFernet(t *testing.T, tp tmpl, task map[string]any) {
 func TestCfnLint(t *testing.T) {
 	var files []string
 	for _, a := range Apps {
-		files = append(files, filepath.Join(moduleRoot(t), "pkg", "provision", "cfn", "templates", string(a.Type)+".json"))
+		files = append(files, filepath.Join(lint.ModuleRoot(t), "pkg", "provision", "cfn", "templates", string(a.Type)+".json"))
 	}
 	lint.CfnLint(t, files...)
 }
-
-func moduleRoot(t *testing.T) string { return lint.ModuleRoot(t) }

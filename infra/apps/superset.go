@@ -1,6 +1,9 @@
 package apps
 
 import (
+	"fmt"
+	"maps"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/jsii-runtime-go"
@@ -43,18 +46,16 @@ func supersetContainers(c *Context) {
 		"PYTHONPATH":             str("/app/pythonpath:/tmp/py"),
 		"ONVERA_SUPERSET_CONFIG": str(supersetConfig),
 		"ONVERA_HOSTNAME":        c.Hostname,
-		"SUPERSET_PORT":          str("8088"),
+		"SUPERSET_PORT":          str(fmt.Sprint(c.App.Port)),
 		"SERVER_WORKER_AMOUNT":   str("2"),
 	}
 	secrets := c.DBSecrets()
 	secrets["SUPERSET_SECRET_KEY"] = awsecs.Secret_FromSecretsManager(c.AppKey, nil)
-	image := awsecs.ContainerImage_FromRegistry(str(SupersetImage), nil)
+	image := awsecs.ContainerImage_FromRegistry(str(c.App.Image), nil)
 	entry := strs("/bin/bash", "-c")
 
 	initSecrets := map[string]awsecs.Secret{"ADMIN_PASSWORD": awsecs.Secret_FromSecretsManager(c.Admin, str("password"))}
-	for k, v := range secrets {
-		initSecrets[k] = v
-	}
+	maps.Copy(initSecrets, secrets)
 	initC := c.Task.AddContainer(str("init"), &awsecs.ContainerDefinitionOptions{
 		ContainerName: str("init"), Image: image, Essential: jsii.Bool(false), EntryPoint: entry,
 		Command: &[]*string{awscdk.Fn_Join(str(""), &[]*string{str(supersetPrelude +

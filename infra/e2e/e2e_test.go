@@ -190,11 +190,9 @@ func mintKey(t *testing.T, root, table string) string {
 func checkHostBinaries(t *testing.T, root string) {
 	t.Helper()
 	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
-	for _, r := range httpapi.Routes {
-		checkBinary(t, filepath.Join(root, "build", r.Name, "bootstrap"), want)
+	for _, name := range stack.FunctionNames() {
+		checkBinary(t, filepath.Join(root, "build", name, "bootstrap"), want)
 	}
-	checkBinary(t, filepath.Join(root, "build", stack.ProvisionerName, "bootstrap"), want)
-	checkBinary(t, filepath.Join(root, "build", stack.ReconcilerName, "bootstrap"), want)
 }
 
 func checkBinary(t *testing.T, path string, want elf.Machine) {

@@ -15,7 +15,6 @@ const API5xxRate = 0.01
 // marked failed), any Lambda error or throttle, and the API's 5xx rate.
 type Alarms struct {
 	constructs.Construct
-	All []awscloudwatch.Alarm
 }
 
 // NewAlarms declares the alarms; with an SNS topic ARN in the settings they notify it.
@@ -38,7 +37,6 @@ func NewAlarms(scope constructs.Construct, id string, s Settings, q *Queue, api 
 		if action != nil {
 			al.AddAlarmAction(action)
 		}
-		a.All = append(a.All, al)
 	}
 	fiveMin := &awscloudwatch.MetricOptions{Period: minutes(5), Statistic: str("Sum")}
 	add("DeadLetters", "provisioning tasks reached the dead-letter queue; their operations are failed",

@@ -16,5 +16,3 @@ func TestCfnLint(t *testing.T) {
 	sort.Strings(files)
 	lint.CfnLint(t, files...)
 }
-
-func moduleRoot(t *testing.T) string { return lint.ModuleRoot(t) }

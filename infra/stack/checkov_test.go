@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/onvera/deployments/infra/internal/lint"
 )
 
 // checkovReport is the part of `checkov -o json` (one framework) the test reads.
@@ -43,7 +45,7 @@ type checkovResult struct {
 // itself (Metadata.checkov.skip, added by checkovSkips in checkov.go), each
 // with its reason, and every entry there must still be used by some check.
 func TestCheckov(t *testing.T) {
-	bin := filepath.Join(moduleRoot(t), ".venv", "checkov", "bin", "checkov")
+	bin := filepath.Join(lint.ModuleRoot(t), ".venv", "checkov", "bin", "checkov")
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%v: run `make checkov-install` (part of `make test`)", err)
 	}

@@ -10,25 +10,14 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/onvera/deployments/pkg/httpapi"
+	"github.com/onvera/deployments/infra/internal/lint"
 )
 
 // TestMain silences jsii's banner about Node 20 (the machine's node; the
 // kernel works) before the first jsii call starts it.
 func TestMain(m *testing.M) {
-	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-	}
+	lint.QuietJSII()
 	os.Exit(m.Run())
-}
-
-// functionNames are all functions/<name> the stack deploys.
-func functionNames() []string {
-	var names []string
-	for _, r := range httpapi.Routes {
-		names = append(names, r.Name)
-	}
-	return append(names, ProvisionerName, ReconcilerName)
 }
 
 var (
@@ -45,7 +34,7 @@ func fakeAssets(t *testing.T) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, n := range functionNames() {
+		for _, n := range FunctionNames() {
 			_ = os.MkdirAll(filepath.Join(dir, n), 0o755)
 			_ = os.WriteFile(filepath.Join(dir, n, "bootstrap"), []byte("stand-in for "+n), 0o755)
 		}

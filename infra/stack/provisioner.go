@@ -29,7 +29,6 @@ type Provisioner struct {
 	constructs.Construct
 	Function   awslambda.Function
 	Reconciler awslambda.Function
-	Schedule   awsevents.Rule
 	// DeploymentRole is the service role CloudFormation acts as for
 	// deployment stacks (driver=cloudformation only).
 	DeploymentRole awsiam.Role
@@ -38,16 +37,9 @@ type Provisioner struct {
 // NewProvisioner wires the provisioner to the main queue and to the DLQ
 // (records from the DLQ, recognised by config.EnvDLQARN, end their operation
 // as failed), both with batching and partial batch failures, and runs the
-// reconciler on a schedule.
+// reconciler on a schedule. With driver=cloudformation it also gets the
+// deployment role (grantCloudFormation).
 func NewProvisioner(scope constructs.Construct, id string, f *lambdaFactory, q *Queue) *Provisioner {
-	p := newProvisioner(scope, id, f, q)
-	if f.s.Driver == DriverCloudFormation {
-		p.DeploymentRole = grantCloudFormation(p, f.s)
-	}
-	return p
-}
-
-func newProvisioner(scope constructs.Construct, id string, f *lambdaFactory, q *Queue) *Provisioner {
 	c := constructs.NewConstruct(scope, str(id))
 	// GetItem/UpdateItem for single steps, transactions of Updates to finish an
 	// operation; SendMessage to re-deliver an unfinished task with a delay.
@@ -65,12 +57,16 @@ func newProvisioner(scope constructs.Construct, id string, f *lambdaFactory, q *
 	rec := f.function(c, ReconcilerName, ReconcilerTimeoutSeconds, Access{
 		Table: []string{"dynamodb:Query", "dynamodb:UpdateItem"}, Send: true,
 	})
-	rule := awsevents.NewRule(c, str("Schedule"), &awsevents.RuleProps{
+	awsevents.NewRule(c, str("Schedule"), &awsevents.RuleProps{
 		Description: str("runs the reconciler"),
 		Schedule:    awsevents.Schedule_Rate(minutes(ReconcileEveryMinutes)),
 		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(rec, nil)},
 	})
-	return &Provisioner{Construct: c, Function: fn, Reconciler: rec, Schedule: rule}
+	p := &Provisioner{Construct: c, Function: fn, Reconciler: rec}
+	if f.s.Driver == DriverCloudFormation {
+		p.DeploymentRole = grantCloudFormation(p, f.s)
+	}
+	return p
 }
 
 // StackActions are the CloudFormation calls of pkg/provision's driver, allowed

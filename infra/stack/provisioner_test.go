@@ -30,7 +30,9 @@ func statements(t *testing.T, tp template, roleID string) []map[string]any {
 			continue
 		}
 		for _, s := range list(pol.Properties["PolicyDocument"].(map[string]any)["Statement"]) {
-			out = append(out, s.(map[string]any))
+			if st := s.(map[string]any); st["Effect"] == "Allow" {
+				out = append(out, st)
+			}
 		}
 	}
 	return out

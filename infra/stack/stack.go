@@ -17,7 +17,16 @@ type Stack struct {
 	Functions   *Functions
 	API         *API
 	Provisioner *Provisioner
-	Alarms      *Alarms
+}
+
+// FunctionNames are all functions/<name> the stack deploys: every route, in
+// route-table order, then the provisioner and the reconciler.
+func FunctionNames() []string {
+	var names []string
+	for _, r := range httpapi.Routes {
+		names = append(names, r.Name)
+	}
+	return append(names, ProvisionerName, ReconcilerName)
 }
 
 // StackName is "Onvera-<stage>", so stages live side by side in one account.
@@ -38,14 +47,9 @@ func New(scope constructs.Construct, s Settings) *Stack {
 	out.API = NewAPI(st, "Api", s, out.Functions)
 	out.Provisioner = NewProvisioner(st, "Provisioning", f, out.Queue)
 
-	fns := append([]awslambda.Function{}, out.Functions.All...)
-	var names []string
-	for _, r := range httpapi.Routes {
-		names = append(names, r.Name)
-	}
-	fns = append(fns, out.Provisioner.Function, out.Provisioner.Reconciler)
-	names = append(names, ProvisionerName, ReconcilerName)
-	out.Alarms = NewAlarms(st, "Alarms", s, out.Queue, out.API, fns, names)
+	// In FunctionNames' order: every route, then provisioner and reconciler.
+	fns := append(append([]awslambda.Function{}, out.Functions.All...), out.Provisioner.Function, out.Provisioner.Reconciler)
+	NewAlarms(st, "Alarms", s, out.Queue, out.API, fns, FunctionNames())
 	suppressNag(st)
 	skipCheckov(st)
 

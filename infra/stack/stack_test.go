@@ -172,7 +172,7 @@ func TestStageDifferences(t *testing.T) {
 
 func TestFunctions(t *testing.T) {
 	tp := synth(t, devCtx).JSON
-	for _, name := range functionNames() {
+	for _, name := range FunctionNames() {
 		r := tp.Resources[tp.functionID(t, name)]
 		p := r.Properties
 		if p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" || p["MemorySize"] != float64(FunctionMemoryMB) {
@@ -244,30 +244,16 @@ func TestOneRoutePerRouteTableEntry(t *testing.T) {
 func grants(t *testing.T, tp template, fnID string) (actions map[string][]string, managed []string) {
 	roleID := ref(tp.Resources[fnID].Properties["Role"])
 	actions = map[string][]string{}
-	for _, pol := range tp.ofType("AWS::IAM::Policy") {
-		attached := false
-		for _, r := range list(pol.Properties["Roles"]) {
-			attached = attached || ref(r) == roleID
-		}
-		if !attached {
-			continue
-		}
-		doc := pol.Properties["PolicyDocument"].(map[string]any)
-		for _, s := range list(doc["Statement"]) {
-			st := s.(map[string]any)
-			if st["Effect"] != "Allow" {
-				continue
-			}
-			for _, a := range list(st["Action"]) {
-				for _, res := range list(st["Resource"]) {
-					target := ref(res)
-					if res == "*" {
-						target = "*"
-					} else if j, ok := res.(map[string]any)["Fn::Join"]; ok {
-						target = ref(j.([]any)[1].([]any)[0]) + fmt.Sprint(j.([]any)[1].([]any)[1:])
-					}
-					actions[a.(string)] = append(actions[a.(string)], target)
+	for _, st := range statements(t, tp, roleID) {
+		for _, a := range list(st["Action"]) {
+			for _, res := range list(st["Resource"]) {
+				target := ref(res)
+				if res == "*" {
+					target = "*"
+				} else if j, ok := res.(map[string]any)["Fn::Join"]; ok {
+					target = ref(j.([]any)[1].([]any)[0]) + fmt.Sprint(j.([]any)[1].([]any)[1:])
 				}
+				actions[a.(string)] = append(actions[a.(string)], target)
 			}
 		}
 	}
@@ -311,7 +297,7 @@ func TestLeastPrivilegePerFunction(t *testing.T) {
 			dlqID = id
 		}
 	}
-	for _, name := range functionNames() {
+	for _, name := range FunctionNames() {
 		w, ok := want[name]
 		if !ok {
 			t.Errorf("function %s has no expected grants in this test", name)
@@ -448,7 +434,7 @@ func TestAlarms(t *testing.T) {
 			}
 		}
 	}
-	fns := len(functionNames())
+	fns := len(FunctionNames())
 	want := map[string]int{"AWS/SQS/ApproximateNumberOfMessagesVisible": 1, "AWS/Lambda/Errors": fns, "AWS/Lambda/Throttles": fns, "AWS/ApiGateway/5xx": 1}
 	if fmt.Sprint(byMetric) != fmt.Sprint(want) {
 		t.Errorf("alarms by metric %v, want %v", byMetric, want)

@@ -11,31 +11,39 @@ import (
 	"path/filepath"
 
 	"github.com/onvera/deployments/infra/apps"
+	"github.com/onvera/deployments/infra/internal/lint"
 )
 
 func main() {
 	out := flag.String("out", "pkg/provision/cfn/templates", "directory for <app>.json")
 	flag.Parse()
-	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	lint.QuietJSII()
+	if err := run(*out); err != nil {
+		log.Fatal(err)
 	}
+}
+
+// run writes every app's template into out; the synth directory is removed
+// whether it succeeds or not.
+func run(out string) error {
 	tmp, err := os.MkdirTemp("", "onvera-apps-")
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer os.RemoveAll(tmp)
 	for _, a := range apps.Apps {
 		body, err := apps.Synth(a, filepath.Join(tmp, string(a.Type)))
 		if err != nil {
-			log.Fatalf("%s: %v", a.Type, err)
+			return fmt.Errorf("%s: %v", a.Type, err)
 		}
 		if len(body) >= apps.MaxTemplateBytes {
-			log.Fatalf("%s: template is %d bytes, over CloudFormation's TemplateBody limit of %d", a.Type, len(body), apps.MaxTemplateBytes)
+			return fmt.Errorf("%s: template is %d bytes, over CloudFormation's TemplateBody limit of %d", a.Type, len(body), apps.MaxTemplateBytes)
 		}
-		f := filepath.Join(*out, string(a.Type)+".json")
+		f := filepath.Join(out, string(a.Type)+".json")
 		if err := os.WriteFile(f, body, 0o644); err != nil {
-			log.Fatal(err)
+			return err
 		}
 		fmt.Printf("%s: %d bytes\n", f, len(body))
 	}
+	return nil
 }

@@ -1,5 +1,6 @@
 // Package lint runs cfn-lint (installed into .venv by `make test`) on
-// synthesized templates for the infra tests: no errors allowed.
+// synthesized templates for the infra tests: no errors allowed. It also holds
+// what the infra tests and infra/apps/gen share: QuietJSII and ModuleRoot.
 package lint
 
 import (
@@ -34,6 +35,16 @@ func CfnLint(t testing.TB, files ...string) {
 	}
 	if errorRule.Match(out) {
 		t.Errorf("cfn-lint reported errors:\n%s", out)
+	}
+}
+
+// QuietJSII silences jsii's banner about Node 20 (the machine's node; the
+// kernel works) unless the environment sets the variable already. Call it
+// before the first jsii call starts the kernel.
+func QuietJSII() {
+	const silence = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
+	if os.Getenv(silence) == "" {
+		os.Setenv(silence, "20")
 	}
 }
 
