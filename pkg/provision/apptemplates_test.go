@@ -40,17 +40,11 @@ func TestAppTemplatesOnEmulator(t *testing.T) {
 	zoneID := strings.TrimPrefix(aws.ToString(zone.HostedZone.Id), "/hostedzone/")
 	for _, app := range []deployment.AppType{deployment.Airflow, deployment.Superset} {
 		t.Run(string(app), func(t *testing.T) {
-			s := newSetup(t, nil)
-			client := cloudformation.NewFromConfig(testenv.AWSConfig(t))
-			drv, err := cfn.New(cfn.Driver{
-				Client: client, Templates: bodies,
+			s, client, _ := cfnSetup(t, cfn.Driver{
+				Templates:  bodies,
 				Parameters: map[string]string{"CertificateArn": testCertificateARN, "HostedZoneId": zoneID},
-				BaseDomain: "example.test", Poll: time.Second, Timeout: 3 * time.Minute,
+				Timeout:    3 * time.Minute,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.prov.Driver = drv
 			ctx := context.Background()
 			acc, err := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: app}, nil)
 			if err != nil {

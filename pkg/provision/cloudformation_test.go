@@ -2,6 +2,7 @@ package provision_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/smithy-go"
 	"github.com/onvera/deployments/pkg/deployment"
 	"github.com/onvera/deployments/pkg/provision/cfn"
 	"github.com/onvera/deployments/pkg/testenv"
@@ -23,20 +26,35 @@ func template(t *testing.T, name string) string {
 }
 
 // cfnSetup runs the real provisioner with the CloudFormation driver against
-// the emulator's CloudFormation.
-func cfnSetup(t *testing.T, airflowTemplate string) (setup, *cloudformation.Client, *cfn.Driver) {
+// the emulator's CloudFormation. cfg is the driver's configuration without
+// its client; BaseDomain, Poll and Timeout default to example.test, a second
+// and a minute.
+func cfnSetup(t *testing.T, cfg cfn.Driver) (setup, *cloudformation.Client, *cfn.Driver) {
+	t.Helper()
 	s := newSetup(t, nil)
 	client := cloudformation.NewFromConfig(testenv.AWSConfig(t))
-	drv, err := cfn.New(cfn.Driver{
-		Client:     client,
-		Templates:  map[deployment.AppType]string{deployment.Airflow: airflowTemplate, deployment.Superset: template(t, "small.json")},
-		BaseDomain: "example.test", Poll: time.Second, Timeout: time.Minute,
-	})
+	cfg.Client = client
+	if cfg.BaseDomain == "" {
+		cfg.BaseDomain = "example.test"
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Minute
+	}
+	drv, err := cfn.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.prov.Driver = drv
 	return s, client, drv
+}
+
+// airflowDriver is a driver configuration deploying body for Airflow and
+// the small template for Superset.
+func airflowDriver(t *testing.T, body string) cfn.Driver {
+	return cfn.Driver{Templates: map[deployment.AppType]string{deployment.Airflow: body, deployment.Superset: template(t, "small.json")}}
 }
 
 // drive delivers tasks (the queued re-checks included) until the operation ends.
@@ -63,13 +81,39 @@ func (s setup) drive(t *testing.T, org, opID string, within time.Duration) deplo
 	}
 }
 
+// stackGone reports whether the stack no longer exists: CloudFormation
+// answers "does not exist" for its name, or still lists it as
+// DELETE_COMPLETE. Any other answer from CloudFormation fails the test.
 func stackGone(t *testing.T, c *cloudformation.Client, name string) bool {
+	t.Helper()
 	out, err := c.DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
-	return err != nil || len(out.Stacks) == 0 || out.Stacks[0].StackStatus == "DELETE_COMPLETE"
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "ValidationError" && strings.Contains(api.ErrorMessage(), "does not exist") {
+		return true
+	}
+	if err != nil {
+		t.Fatalf("describe stack %s: %v", name, err)
+	}
+	if len(out.Stacks) != 1 {
+		t.Fatalf("describe stack %s: %d stacks, want 1", name, len(out.Stacks))
+	}
+	return out.Stacks[0].StackStatus == cfntypes.StackStatusDeleteComplete
+}
+
+// waitStackGone waits up to within for the stack to be gone.
+func waitStackGone(t *testing.T, c *cloudformation.Client, name string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !stackGone(t, c, name) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stack %s still exists after %s", name, within)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 func TestCloudFormationLifecycle(t *testing.T) {
-	s, client, _ := cfnSetup(t, template(t, "small.json"))
+	s, client, _ := cfnSetup(t, airflowDriver(t, template(t, "small.json")))
 	ctx := context.Background()
 	acc, err := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
 	if err != nil {
@@ -105,7 +149,7 @@ func TestCloudFormationLifecycle(t *testing.T) {
 }
 
 func TestCloudFormationFailureReportsReasonAndCleansUp(t *testing.T) {
-	s, client, _ := cfnSetup(t, template(t, "failing.json"))
+	s, client, _ := cfnSetup(t, airflowDriver(t, template(t, "failing.json")))
 	ctx := context.Background()
 	acc, _ := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
 	op := s.drive(t, "org", acc.OperationID, time.Minute)
@@ -115,13 +159,7 @@ func TestCloudFormationFailureReportsReasonAndCleansUp(t *testing.T) {
 		t.Fatalf("failure: %s %+v; deployment %s", op.Status, op.Error, d.Status)
 	}
 	t.Logf("reported reason: %s", op.Error.Message)
-	deadline := time.Now().Add(30 * time.Second)
-	for !stackGone(t, client, cfn.StackName(d)) {
-		if time.Now().After(deadline) {
-			t.Fatal("failed stack was not cleaned up")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitStackGone(t, client, cfn.StackName(d), 30*time.Second) // the failed stack is cleaned up
 	// The failed deployment can still be deleted: the stack is already gone.
 	del, _ := s.svc.Delete(ctx, "org", d.ID, nil)
 	if op := s.drive(t, "org", del.OperationID, time.Minute); op.Status != deployment.OpSucceeded {
@@ -130,7 +168,7 @@ func TestCloudFormationFailureReportsReasonAndCleansUp(t *testing.T) {
 }
 
 func TestCloudFormationRejectedTemplate(t *testing.T) {
-	s, _, _ := cfnSetup(t, template(t, "invalid.json"))
+	s, _, _ := cfnSetup(t, airflowDriver(t, template(t, "invalid.json")))
 	acc, _ := s.svc.Create(context.Background(), "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
 	op := s.drive(t, "org", acc.OperationID, time.Minute)
 	if op.Status != deployment.OpFailed || op.Error == nil || !strings.Contains(op.Error.Message, "AWS::Onvera::DoesNotExist") {
@@ -139,22 +177,32 @@ func TestCloudFormationRejectedTemplate(t *testing.T) {
 }
 
 // TestCloudFormationTimeout: a create whose time ran out before its stack
-// existed fails cleanly (the in-progress branch is in the unit test).
+// existed fails cleanly, without creating the stack (the in-progress branch
+// is in the unit test).
 func TestCloudFormationTimeout(t *testing.T) {
-	s, client, drv := cfnSetup(t, template(t, "small.json"))
+	s, client, drv := cfnSetup(t, airflowDriver(t, template(t, "small.json")))
+	creates := &countCreates{API: drv.Client}
+	drv.Client = creates
 	ctx := context.Background()
 	acc, _ := s.svc.Create(ctx, "org", deployment.CreateInput{AppType: deployment.Airflow}, nil)
 	drv.Now = func() time.Time { return time.Now().Add(2 * time.Minute) } // past the 1 minute limit
 	op := s.drive(t, "org", acc.OperationID, time.Minute)
-	if op.Status != deployment.OpFailed || op.Error == nil || !strings.Contains(op.Error.Message, "Timed out") {
+	if op.Status != deployment.OpFailed || op.Error == nil || op.Error.Message != "Timed out before the stack could be created" {
 		t.Fatalf("timeout: %s %+v", op.Status, op.Error)
 	}
 	d, _ := s.app.Store.GetDeployment(ctx, "org", acc.DeploymentID)
-	deadline := time.Now().Add(30 * time.Second)
-	for !stackGone(t, client, cfn.StackName(d)) {
-		if time.Now().After(deadline) {
-			t.Fatal("timed-out stack was not deleted")
-		}
-		time.Sleep(500 * time.Millisecond)
+	if creates.n != 0 || !stackGone(t, client, cfn.StackName(d)) {
+		t.Fatalf("a stack was created after the time ran out: %d CreateStack calls", creates.n)
 	}
+}
+
+// countCreates counts the driver's CreateStack calls.
+type countCreates struct {
+	cfn.API
+	n int
+}
+
+func (c *countCreates) CreateStack(ctx context.Context, in *cloudformation.CreateStackInput, opts ...func(*cloudformation.Options)) (*cloudformation.CreateStackOutput, error) {
+	c.n++
+	return c.API.CreateStack(ctx, in, opts...)
 }
