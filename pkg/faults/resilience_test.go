@@ -123,7 +123,7 @@ func verify(t *testing.T, st *dynamostore.Store, org string, acc []accepted, wit
 		pending[a.opID] = a
 	}
 	for len(pending) > 0 && time.Now().Before(deadline) {
-		for id, a := range pending {
+		for id := range pending {
 			op, err := st.GetOperation(ctx, org, id)
 			if err != nil {
 				t.Fatalf("accepted operation %s lost: %v", id, err)
@@ -131,7 +131,6 @@ func verify(t *testing.T, st *dynamostore.Store, org string, acc []accepted, wit
 			if op.Status.Terminal() {
 				delete(pending, id)
 			}
-			_ = a
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -206,7 +205,6 @@ func TestFaultInjection(t *testing.T) {
 	inj.Enable(true)
 	c := &client{base: testenv.Gateway(t, a), key: secret, http: &http.Client{Timeout: 30 * time.Second}}
 	acc := run(t, c, "", 220, 2, 6)
-	inj.Enable(true)
 	cleanStore := dynamostore.New(dynamodbClient(clean), cfg.Table)
 	stuck := verify(t, cleanStore, "org_chaos", acc, 3*time.Minute)
 	calls, injected := inj.Counts()
@@ -249,7 +247,10 @@ func TestEmulatorRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, _, _ := apikey.Mint(context.Background(), a.Store, "org_restart", apikey.AllScopes, apikey.PrefixTest, time.Now())
+	secret, _, err := apikey.Mint(context.Background(), a.Store, "org_restart", apikey.AllScopes, apikey.PrefixTest, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := &client{base: testenv.Gateway(t, a), key: secret, http: &http.Client{Timeout: 10 * time.Second}}
 
 	// A first wave is accepted and still provisioning (1.5 s each) when the
@@ -293,13 +294,13 @@ func TestLostResponses(t *testing.T) {
 	cfg := testenv.Config(t, clean)
 	ctx := context.Background()
 
-	// The mint's transaction is the first call: lose its response.
+	// The mint is one transaction (the key and its directory entry): lose its response.
 	lossy := clean.Copy()
-	mintLoss := &lossOn{nth: 1}
+	mintLoss := &lossOn{target: "TransactWriteItems"}
 	lossy.HTTPClient = mintLoss
 	secret, k, err := apikey.Mint(ctx, app.BuildAPI(cfg, lossy, quietLog()).Store, "org_lost", apikey.AllScopes, apikey.PrefixTest, time.Now())
 	if err != nil || !apikey.WellFormed(secret) || mintLoss.lost != 1 {
-		t.Fatalf("mint with its response lost: %v (lost %d)", err, mintLoss.lost)
+		t.Fatalf("mint with its response lost: %v (lost %d; calls %v)", err, mintLoss.lost, mintLoss.calls)
 	}
 	a := app.BuildAPI(cfg, clean, quietLog())
 	if got, err := a.Store.GetKey(ctx, k.Hash); err != nil || got.OrgID != "org_lost" {
@@ -310,14 +311,15 @@ func TestLostResponses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The delete is GetItem, then its transaction: lose the transaction's response.
-	delLoss := &lossOn{nth: 2}
+	// The delete is GetItem, then its transaction, then SendMessage: lose the
+	// transaction's response.
+	delLoss := &lossOn{target: "TransactWriteItems"}
 	lossy = clean.Copy()
 	lossy.HTTPClient = delLoss
 	b := app.BuildAPI(cfg, lossy, quietLog())
 	del, err := b.Service.Delete(ctx, "org_lost", created.DeploymentID, nil)
 	if err != nil || delLoss.lost != 1 {
-		t.Fatalf("delete with its transaction's response lost: %v (lost %d)", err, delLoss.lost)
+		t.Fatalf("delete with its transaction's response lost: %v (lost %d; calls %v)", err, delLoss.lost, delLoss.calls)
 	}
 	d, _ := a.Store.GetDeployment(ctx, "org_lost", created.DeploymentID)
 	if d.Status != deployment.Destroying || d.OperationID != del.OperationID {
@@ -339,16 +341,25 @@ func TestLostResponses(t *testing.T) {
 	}
 }
 
-// lossOn applies every call but loses the response of the nth one, as a
-// timeout after the server did the work would.
+// lossOn applies every call but loses the response of the first one whose
+// X-Amz-Target operation is target, as a timeout after the server did the
+// work would. It chooses by operation, not by position, so a change in the
+// order of calls cannot make it lose a different one.
 type lossOn struct {
-	nth, n, lost int
+	target string // operation name, e.g. "TransactWriteItems"
+
+	mu    sync.Mutex
+	calls []string // X-Amz-Target of every call, in order
+	lost  int
 }
 
 func (l *lossOn) Do(req *http.Request) (*http.Response, error) {
-	l.n++
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	amzTarget := req.Header.Get("X-Amz-Target")
+	l.calls = append(l.calls, amzTarget)
 	res, err := http.DefaultClient.Do(req)
-	if l.n == l.nth && err == nil {
+	if _, op, _ := strings.Cut(amzTarget, "."); op == l.target && l.lost == 0 && err == nil {
 		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		l.lost++

@@ -28,10 +28,11 @@ type api struct {
 }
 
 type resp struct {
-	Status int
-	Header http.Header
-	Raw    string
-	Body   map[string]any
+	Status    int
+	Header    http.Header
+	Raw       string
+	Body      map[string]any
+	decodeErr error // the body did not decode as a JSON object
 }
 
 func newAPI(t *testing.T, delay time.Duration) *api {
@@ -57,15 +58,17 @@ func (c *api) do(method, path, key string, body string) resp {
 	return c.doWith(method, path, key, body, nil)
 }
 
-// doWith sends a request and checks what every response must have: a JSON
-// object body, a JSON content type and a request id.
-func (c *api) doWith(method, path, key, body string, extra http.Header) resp {
-	c.t.Helper()
+// send sends a request and reads and decodes its response. It never touches
+// the test, so it is safe in goroutines; check its result with checkResp.
+func (c *api) send(method, path, key, body string, extra http.Header) (resp, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, c.base+path, rd)
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return resp{}, err
+	}
 	if key != "" {
 		req.Header.Set("X-API-Key", key)
 	}
@@ -77,23 +80,44 @@ func (c *api) doWith(method, path, key, body string, extra http.Header) resp {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatal(err)
+		return resp{}, err
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	raw, err := io.ReadAll(res.Body)
 	r := resp{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-		c.t.Fatalf("%s %s: Content-Type %q, body %s", method, path, ct, raw)
+	if err != nil {
+		return r, fmt.Errorf("read body: %w", err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec := json.NewDecoder(strings.NewReader(r.Raw))
 	dec.UseNumber()
-	if err := dec.Decode(&r.Body); err != nil {
-		c.t.Fatalf("%s %s: body is not a JSON object: %s", method, path, raw)
-	}
-	if res.Header.Get("X-Request-Id") == "" {
-		c.t.Fatalf("%s %s: no X-Request-Id", method, path)
-	}
+	r.decodeErr = dec.Decode(&r.Body)
+	return r, nil
+}
+
+// doWith sends a request and checks what every response must have.
+func (c *api) doWith(method, path, key, body string, extra http.Header) resp {
+	c.t.Helper()
+	r, err := c.send(method, path, key, body, extra)
+	checkResp(c.t, method, path, r, err)
 	return r
+}
+
+// checkResp checks what every response must have: a JSON object body, a
+// JSON content type and a request id.
+func checkResp(t *testing.T, method, path string, r resp, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("%s %s: Content-Type %q, body %s", method, path, ct, r.Raw)
+	}
+	if r.decodeErr != nil {
+		t.Fatalf("%s %s: body is not a JSON object: %s", method, path, r.Raw)
+	}
+	if r.Header.Get("X-Request-Id") == "" {
+		t.Fatalf("%s %s: no X-Request-Id", method, path)
+	}
 }
 
 func (r resp) data() map[string]any {
@@ -164,6 +188,7 @@ var (
 
 // TestSeedLifecycle walks the seed's examples end to end for both app types.
 func TestSeedLifecycle(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, 300*time.Millisecond)
 	key := c.key("org_a")
 	for _, appType := range []string{"airflow", "superset"} {
@@ -239,6 +264,7 @@ func TestSeedLifecycle(t *testing.T) {
 }
 
 func TestGeneratedName(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, time.Hour)
 	key := c.key("org_a")
 	id, _ := c.create(key, `{"app_type":"airflow"}`)
@@ -253,6 +279,7 @@ func TestGeneratedName(t *testing.T) {
 }
 
 func TestAuthAndScopes(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, time.Hour)
 	read := c.key("org_a", apikey.ScopeRead)
 	write := c.key("org_a", apikey.ScopeWrite)
@@ -275,7 +302,9 @@ func TestAuthAndScopes(t *testing.T) {
 		t.Fatalf("write key create: %d", r.Status)
 	}
 
-	// Revocation: a fresh authenticator (cold Lambda) refuses at once; a warm one within the cache TTL.
+	// Revocation: a fresh authenticator (cold Lambda, empty cache) refuses the
+	// revoked key at once. (A warm one keeps accepting it until its cache
+	// entry expires: that is in pkg/apikey's TestAuthenticatorCachesAndSeesRevocation.)
 	ks, err := c.app.Store.ListKeys(context.Background(), "org_a")
 	if err != nil || len(ks) != 3 {
 		t.Fatalf("list keys: %v %d", err, len(ks))
@@ -294,6 +323,7 @@ func TestAuthAndScopes(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, time.Hour)
 	key := c.key("org_a")
 	bad := []struct{ body, code, msg string }{
@@ -352,6 +382,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestPagination(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, time.Hour)
 	key := c.key("org_a")
 	var ids []string
@@ -396,6 +427,7 @@ func TestPagination(t *testing.T) {
 
 // TestOrganizationsIsolated: every endpoint with another organization's ids is a 404.
 func TestOrganizationsIsolated(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, time.Hour)
 	a, b := c.key("org_a"), c.key("org_b")
 	depA, opA := c.create(a, `{"app_type":"airflow","name":"secret-a"}`)
@@ -415,36 +447,31 @@ func TestOrganizationsIsolated(t *testing.T) {
 
 // TestConcurrentDeletes: many simultaneous deletes yield one destroy operation.
 func TestConcurrentDeletes(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, 500*time.Millisecond)
 	key := c.key("org_a")
 	depID, opID := c.create(key, `{"app_type":"airflow"}`)
 	c.waitOp(key, opID)
 	const n = 12
-	ops := make([]string, n)
-	codes := make([]int, n)
+	out := make([]resp, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			req, _ := http.NewRequest("DELETE", c.base+"/api/v1/deployments/"+depID, nil)
-			req.Header.Set("X-API-Key", key)
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return
-			}
-			defer res.Body.Close()
-			var body struct {
-				Data struct {
-					OperationID string `json:"operation_id"`
-				} `json:"data"`
-			}
-			_ = json.NewDecoder(res.Body).Decode(&body)
-			codes[i], ops[i] = res.StatusCode, body.Data.OperationID
+			out[i], errs[i] = c.send("DELETE", "/api/v1/deployments/"+depID, key, "", nil)
 		})
 	}
 	wg.Wait()
+	ops := make([]string, n)
+	for i, r := range out {
+		if errs[i] != nil {
+			t.Fatalf("delete %d: %v", i, errs[i])
+		}
+		ops[i] = r.str("data", "operation_id")
+	}
 	for i := range n {
-		if codes[i] != 202 || ops[i] != ops[0] || ops[0] == "" {
-			t.Fatalf("delete %d: status %d op %q (first op %q)", i, codes[i], ops[i], ops[0])
+		if out[i].Status != 202 || ops[i] != ops[0] || ops[0] == "" {
+			t.Fatalf("delete %d: status %d op %q (first op %q)", i, out[i].Status, ops[i], ops[0])
 		}
 	}
 	if op := c.waitOp(key, ops[0]); op.str("data", "status") != "succeeded" {
@@ -458,6 +485,7 @@ func TestConcurrentDeletes(t *testing.T) {
 // TestDeleteWhileProvisioning: the deployment ends destroyed, never ready,
 // and the superseded create operation ends failed with a reason.
 func TestDeleteWhileProvisioning(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, 2*time.Second)
 	key := c.key("org_a")
 	depID, createOp := c.create(key, `{"app_type":"superset"}`)
@@ -483,30 +511,25 @@ func TestDeleteWhileProvisioning(t *testing.T) {
 // every deployment exactly once (pages are key ranges of that sequence, so a
 // gap or a shared number would show up as a short page or a repeat).
 func TestConcurrentCreatesKeepPagesDense(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, time.Hour)
 	key := c.key("org_race")
 	const n = 32
-	codes := make([]int, n)
+	out := make([]resp, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			body := fmt.Sprintf(`{"app_type":"superset","name":"race-%02d"}`, i)
-			req, _ := http.NewRequest("POST", c.base+"/api/v1/deployments", strings.NewReader(body))
-			req.Header.Set("X-API-Key", key)
-			req.Header.Set("Content-Type", "application/json")
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return
-			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			codes[i] = res.StatusCode
+			out[i], errs[i] = c.send("POST", "/api/v1/deployments", key, body, nil)
 		})
 	}
 	wg.Wait()
-	for i, code := range codes {
-		if code != http.StatusAccepted {
-			t.Errorf("create %d: status %d", i, code)
+	for i, r := range out {
+		if errs[i] != nil {
+			t.Errorf("create %d: %v", i, errs[i])
+		} else if r.Status != http.StatusAccepted {
+			t.Errorf("create %d: status %d", i, r.Status)
 		}
 	}
 	seen := map[string]int{}

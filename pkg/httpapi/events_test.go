@@ -15,6 +15,7 @@ import (
 // TestAPIGatewayEvents feeds the real API Gateway v2 payloads in events/
 // through the same adapter the Lambdas use.
 func TestAPIGatewayEvents(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, time.Hour)
 	key := c.key("org_events")
 	load := func(name string) events.APIGatewayV2HTTPRequest {

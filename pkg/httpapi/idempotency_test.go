@@ -18,6 +18,7 @@ func (c *api) doIdem(method, path, key, idem, body string) resp {
 }
 
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, time.Hour)
 	key := c.key("org_a")
 	body := `{"app_type":"airflow","name":"retry-safe"}`
@@ -52,7 +53,7 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 
 	// Delete: replays return the same operation; the same key on another path is a reuse.
-	depID := first.Raw[strings.Index(first.Raw, `"deployment_id":"`)+17:][:36]
+	depID := first.str("data", "deployment_id")
 	d1 := c.doIdem("DELETE", "/api/v1/deployments/"+depID, key, "delete-1", "")
 	d2 := c.doIdem("DELETE", "/api/v1/deployments/"+depID, key, "delete-1", "")
 	if d1.Status != 202 || d1.Raw != d2.Raw {
@@ -69,19 +70,22 @@ func TestIdempotencyKey(t *testing.T) {
 // TestIdempotencyConcurrent: simultaneous duplicates create exactly one
 // deployment; each gets either the original result or a 409 to retry.
 func TestIdempotencyConcurrent(t *testing.T) {
+	t.Parallel()
 	c := newAPI(t, time.Hour)
 	key := c.key("org_a")
 	const n = 10
 	out := make([]resp, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			out[i] = c.doIdem("POST", "/api/v1/deployments", key, "same", `{"app_type":"superset"}`)
+			out[i], errs[i] = c.send("POST", "/api/v1/deployments", key, `{"app_type":"superset"}`, http.Header{"Idempotency-Key": {"same"}})
 		})
 	}
 	wg.Wait()
 	var body string
-	for _, r := range out {
+	for i, r := range out {
+		checkResp(t, "POST", "/api/v1/deployments", r, errs[i])
 		switch r.Status {
 		case 202:
 			if body != "" && r.Raw != body {
@@ -101,6 +105,8 @@ func TestIdempotencyConcurrent(t *testing.T) {
 	}
 }
 
+// TestRateLimit stays serial (no t.Parallel): it needs its four requests to
+// land well within a token's 2 s refill, which other tests' load could delay.
 func TestRateLimit(t *testing.T) {
 	// A token per 2 s: no refill while the four requests run.
 	a := testenv.App(t, func(c *config.Config) { c.RateLimit, c.RateBurst = 0.5, 3 })

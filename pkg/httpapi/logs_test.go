@@ -33,6 +33,7 @@ func (s *syncBuffer) String() string {
 // TestLogsCarryNoKeyMaterial captures every log line of a full run - the
 // gateway, the handlers, the provisioner - and finds no part of any key.
 func TestLogsCarryNoKeyMaterial(t *testing.T) {
+	t.Parallel()
 	logs := &syncBuffer{}
 	awsCfg := testenv.AWSConfig(t)
 	cfg := testenv.Config(t, awsCfg)
