@@ -21,11 +21,7 @@ func gateway(t *testing.T, org string, scopes ...apikey.Scope) (*client.Client, 
 	t.Helper()
 	a := testenv.App(t, nil)
 	base := testenv.Gateway(t, a)
-	secret, _, err := apikey.Mint(context.Background(), a.Store, org, scopes, apikey.PrefixTest, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client.New(base, secret), base
+	return client.New(base, testenv.Key(t, a.Store, org, scopes...)), base
 }
 
 func TestLifecycle(t *testing.T) {

@@ -198,10 +198,7 @@ func TestFaultInjection(t *testing.T) {
 		t.Fatal(err)
 	}
 	inj.Enable(false)
-	secret, _, err := apikey.Mint(context.Background(), a.Store, "org_chaos", apikey.AllScopes, apikey.PrefixTest, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret := testenv.Key(t, a.Store, "org_chaos", apikey.AllScopes...)
 	inj.Enable(true)
 	c := &client{base: testenv.Gateway(t, a), key: secret, http: &http.Client{Timeout: 30 * time.Second}}
 	acc := run(t, c, "", 220, 2, 6)
@@ -247,10 +244,7 @@ func TestEmulatorRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, _, err := apikey.Mint(context.Background(), a.Store, "org_restart", apikey.AllScopes, apikey.PrefixTest, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret := testenv.Key(t, a.Store, "org_restart", apikey.AllScopes...)
 	c := &client{base: testenv.Gateway(t, a), key: secret, http: &http.Client{Timeout: 10 * time.Second}}
 
 	// A first wave is accepted and still provisioning (1.5 s each) when the

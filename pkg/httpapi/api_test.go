@@ -46,11 +46,7 @@ func (c *api) key(org string, scopes ...apikey.Scope) string {
 	if len(scopes) == 0 {
 		scopes = apikey.AllScopes
 	}
-	secret, _, err := apikey.Mint(context.Background(), c.app.Store, org, scopes, apikey.PrefixTest, time.Now())
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return secret
+	return testenv.Key(c.t, c.app.Store, org, scopes...)
 }
 
 func (c *api) do(method, path, key string, body string) resp {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/onvera/deployments/pkg/apikey"
 	"github.com/onvera/deployments/pkg/app"
 	"github.com/onvera/deployments/pkg/config"
 	"github.com/onvera/deployments/pkg/localgw"
@@ -230,6 +231,16 @@ func App(t testing.TB, mutate func(*config.Config)) *app.App {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// Key mints a test key of org holding exactly scopes in store and returns its secret.
+func Key(t testing.TB, store apikey.Store, org string, scopes ...apikey.Scope) string {
+	t.Helper()
+	secret, _, err := apikey.Mint(context.Background(), store, org, scopes, apikey.PrefixTest, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
 
 // Gateway starts a local gateway for a on a free loopback port and returns its base URL.

@@ -4,9 +4,7 @@
 package conformance
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/onvera/deployments/pkg/apikey"
 	"github.com/onvera/deployments/pkg/app"
@@ -30,9 +28,5 @@ func start(t *testing.T, mutate func(*config.Config)) api {
 
 func (a api) key(t *testing.T, org string, scopes ...apikey.Scope) string {
 	t.Helper()
-	secret, _, err := apikey.Mint(context.Background(), a.app.Store, org, scopes, apikey.PrefixTest, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return secret
+	return testenv.Key(t, a.app.Store, org, scopes...)
 }
