@@ -56,6 +56,29 @@ func (c *api) do(method, path, key string, body string) resp {
 
 // send sends a request and reads and decodes its response. It never touches
 // the test, so it is safe in goroutines; check its result with checkResp.
+// sendAll sends n requests with key at once, request i as req(i) describes
+// it, and returns the responses in order once all are back. A transport
+// error fails the test then, from the test's goroutine.
+func (c *api) sendAll(n int, key string, req func(i int) (method, path, body string, extra http.Header)) []resp {
+	c.t.Helper()
+	out := make([]resp, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			method, path, body, extra := req(i)
+			out[i], errs[i] = c.send(method, path, key, body, extra)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			c.t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	return out
+}
+
 func (c *api) send(method, path, key, body string, extra http.Header) (resp, error) {
 	var rd io.Reader
 	if body != "" {
@@ -449,20 +472,11 @@ func TestConcurrentDeletes(t *testing.T) {
 	depID, opID := c.create(key, `{"app_type":"airflow"}`)
 	c.waitOp(key, opID)
 	const n = 12
-	out := make([]resp, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			out[i], errs[i] = c.send("DELETE", "/api/v1/deployments/"+depID, key, "", nil)
-		})
-	}
-	wg.Wait()
+	out := c.sendAll(n, key, func(int) (string, string, string, http.Header) {
+		return "DELETE", "/api/v1/deployments/" + depID, "", nil
+	})
 	ops := make([]string, n)
 	for i, r := range out {
-		if errs[i] != nil {
-			t.Fatalf("delete %d: %v", i, errs[i])
-		}
 		ops[i] = r.str("data", "operation_id")
 	}
 	for i := range n {
@@ -511,20 +525,11 @@ func TestConcurrentCreatesKeepPagesDense(t *testing.T) {
 	c := newAPI(t, time.Hour)
 	key := c.key("org_race")
 	const n = 32
-	out := make([]resp, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			body := fmt.Sprintf(`{"app_type":"superset","name":"race-%02d"}`, i)
-			out[i], errs[i] = c.send("POST", "/api/v1/deployments", key, body, nil)
-		})
-	}
-	wg.Wait()
+	out := c.sendAll(n, key, func(i int) (string, string, string, http.Header) {
+		return "POST", "/api/v1/deployments", fmt.Sprintf(`{"app_type":"superset","name":"race-%02d"}`, i), nil
+	})
 	for i, r := range out {
-		if errs[i] != nil {
-			t.Errorf("create %d: %v", i, errs[i])
-		} else if r.Status != http.StatusAccepted {
+		if r.Status != http.StatusAccepted {
 			t.Errorf("create %d: status %d", i, r.Status)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -74,18 +73,12 @@ func TestIdempotencyConcurrent(t *testing.T) {
 	c := newAPI(t, time.Hour)
 	key := c.key("org_a")
 	const n = 10
-	out := make([]resp, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			out[i], errs[i] = c.send("POST", "/api/v1/deployments", key, `{"app_type":"superset"}`, http.Header{"Idempotency-Key": {"same"}})
-		})
-	}
-	wg.Wait()
+	out := c.sendAll(n, key, func(int) (string, string, string, http.Header) {
+		return "POST", "/api/v1/deployments", `{"app_type":"superset"}`, http.Header{"Idempotency-Key": {"same"}}
+	})
 	var body string
-	for i, r := range out {
-		checkResp(t, "POST", "/api/v1/deployments", r, errs[i])
+	for _, r := range out {
+		checkResp(t, "POST", "/api/v1/deployments", r, nil)
 		switch r.Status {
 		case 202:
 			if body != "" && r.Raw != body {
