@@ -50,8 +50,13 @@ func (l *Limiter) Allow(key string, now time.Time) Decision {
 		b = &bucket{tokens: float64(l.Burst), last: now}
 		l.buckets[key] = b
 	}
-	b.tokens = math.Min(float64(l.Burst), b.tokens+now.Sub(b.last).Seconds()*l.Rate)
-	b.last = now
+	// Callers read the clock before taking the lock, so a concurrent caller
+	// may arrive with an earlier now: that is no time passing, not a debt of
+	// tokens (at a high rate a few microseconds back emptied the bucket).
+	if elapsed := now.Sub(b.last); elapsed > 0 {
+		b.tokens = math.Min(float64(l.Burst), b.tokens+elapsed.Seconds()*l.Rate)
+		b.last = now
+	}
 	d := Decision{Limit: l.Burst}
 	if b.tokens >= 1 {
 		b.tokens--
