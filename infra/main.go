@@ -15,13 +15,10 @@ import (
 func main() {
 	defer jsii.Close() // stop the jsii kernel (node)
 	app := awscdk.NewApp(nil)
-	s, err := stack.SettingsFromContext(app.Node())
-	if err != nil {
+	if _, err := stack.Build(app); err != nil {
 		fmt.Fprintln(os.Stderr, "infra:", err)
 		jsii.Close()
 		os.Exit(2)
 	}
-	stack.New(app, s)
-	stack.Nag(app)
 	app.Synth(nil)
 }

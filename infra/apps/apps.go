@@ -14,6 +14,8 @@ package apps
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -271,6 +273,25 @@ func Synth(a *App, outdir string) ([]byte, error) {
 	asm := app.Synth(nil)
 	art := asm.GetStackArtifact(st.ArtifactId())
 	return json.Marshal(art.Template())
+}
+
+// SynthAll synthesizes every app in Apps, keyed by app type, in a temporary
+// directory it removes whether it succeeds or not.
+func SynthAll() (map[string][]byte, error) {
+	dir, err := os.MkdirTemp("", "onvera-apps-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bodies := map[string][]byte{}
+	for _, a := range Apps {
+		b, err := Synth(a, filepath.Join(dir, string(a.Type)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.Type, err)
+		}
+		bodies[string(a.Type)] = b
+	}
+	return bodies, nil
 }
 
 func str(s string) *string        { return jsii.String(s) }

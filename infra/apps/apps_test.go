@@ -20,29 +20,14 @@ func TestMain(m *testing.M) {
 
 var (
 	synthOnce sync.Once
-	bodies    = map[string][]byte{}
+	bodies    map[string][]byte
 	synthErr  error
 )
 
 // synthesized synthesizes every app's stack once per test binary.
 func synthesized(t *testing.T) map[string][]byte {
 	t.Helper()
-	synthOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "apps-test-")
-		if err != nil {
-			synthErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		for _, a := range Apps {
-			b, err := Synth(a, filepath.Join(dir, string(a.Type)))
-			if err != nil {
-				synthErr = err
-				return
-			}
-			bodies[string(a.Type)] = b
-		}
-	})
+	synthOnce.Do(func() { bodies, synthErr = SynthAll() })
 	if synthErr != nil {
 		t.Fatal(synthErr)
 	}

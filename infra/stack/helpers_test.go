@@ -83,12 +83,10 @@ func synth(t *testing.T, ctx map[string]any) *synthesized {
 		full[k] = v
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &full})
-	settings, err := SettingsFromContext(app.Node())
+	st, err := Build(app)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := New(app, settings)
-	Nag(app)
 	tmpl := assertions.Template_FromStack(st.Stack, nil)
 	raw, err := json.Marshal(tmpl.ToJSON())
 	if err != nil {

@@ -13,17 +13,21 @@ func Nag(scope constructs.IConstruct) {
 	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: boolean(true)}), nil)
 }
 
+// sup is one cdk-nag suppression of rule id, with its reason. appliesTo
+// (finding strings or *cdknag.RegexAppliesTo) narrows it to those findings;
+// without it the suppression covers every finding of the rule.
+func sup(id, reason string, appliesTo ...interface{}) *cdknag.NagPackSuppression {
+	s := &cdknag.NagPackSuppression{Id: str(id), Reason: str(reason)}
+	if len(appliesTo) > 0 {
+		s.AppliesTo = &appliesTo
+	}
+	return s
+}
+
 // suppressNag records, with reasons, the findings this design accepts. Each
 // one is narrowed by appliesTo to the exact policy or resource pattern, so a
 // new wildcard or managed policy still fails.
 func suppressNag(st awscdk.Stack) {
-	sup := func(id, reason string, appliesTo ...interface{}) *cdknag.NagPackSuppression {
-		s := &cdknag.NagPackSuppression{Id: str(id), Reason: str(reason)}
-		if len(appliesTo) > 0 {
-			s.AppliesTo = &appliesTo
-		}
-		return s
-	}
 	cdknag.NagSuppressions_AddStackSuppressions(st, &[]*cdknag.NagPackSuppression{
 		sup("AwsSolutions-IAM4",
 			"AWSLambdaBasicExecutionRole only lets each function write its own CloudWatch Logs; "+

@@ -172,22 +172,23 @@ func grantCloudFormation(p *Provisioner, s Settings) awsiam.Role {
 	fn.AddEnvironment(str(config.EnvCFNRoleARN), role.RoleArn(), nil)
 	fn.AddEnvironment(str(config.EnvCFNParameters), str(string(params)), nil)
 
-	sup := func(reason, regex string) *cdknag.NagPackSuppression {
-		return &cdknag.NagPackSuppression{Id: str("AwsSolutions-IAM5"), Reason: str(reason),
-			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: str(regex)}}}
-	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
-		sup("Creating VPCs, subnets, security groups, load balancers, ECS clusters/services and RDS instances cannot be "+
-			"scoped to resources whose ids do not exist yet; the actions are listed one by one, no service wildcards.", `/^Resource::\*$/g`),
-		sup("Route 53 change ids are generated per change; GetChange only reads a change's status.",
-			`/^Resource::arn:<AWS::Partition>:route53:::change\/\*$/g`),
-		sup("Deployment stacks' log groups and roles are named after their stack (onvera-<id>-...); secrets get generated "+
-			"names, so they are scoped to this account and region.",
-			`/^Resource::arn:<AWS::Partition>:(logs:<AWS::Region>:<AWS::AccountId>:log-group:onvera-\*|secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:\*|iam::<AWS::AccountId>:role\/onvera-\*|iam::<AWS::AccountId>:role\/aws-service-role\/\*)$/g`),
+		sup("AwsSolutions-IAM5",
+			"Creating VPCs, subnets, security groups, load balancers, ECS clusters/services and RDS instances cannot be "+
+				"scoped to resources whose ids do not exist yet; the actions are listed one by one, no service wildcards.",
+			&cdknag.RegexAppliesTo{Regex: str(`/^Resource::\*$/g`)}),
+		sup("AwsSolutions-IAM5",
+			"Route 53 change ids are generated per change; GetChange only reads a change's status.",
+			&cdknag.RegexAppliesTo{Regex: str(`/^Resource::arn:<AWS::Partition>:route53:::change\/\*$/g`)}),
+		sup("AwsSolutions-IAM5",
+			"Deployment stacks' log groups and roles are named after their stack (onvera-<id>-...); secrets get generated "+
+				"names, so they are scoped to this account and region.",
+			&cdknag.RegexAppliesTo{Regex: str(`/^Resource::arn:<AWS::Partition>:(logs:<AWS::Region>:<AWS::AccountId>:log-group:onvera-\*|secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:\*|iam::<AWS::AccountId>:role\/onvera-\*|iam::<AWS::AccountId>:role\/aws-service-role\/\*)$/g`)}),
 	}, boolean(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(fn, &[]*cdknag.NagPackSuppression{
-		sup("The provisioner manages deployment stacks only: onvera-<deployment id>, whose ids are created at run time.",
-			`/^Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack\/onvera-\*\/\*$/g`),
+		sup("AwsSolutions-IAM5",
+			"The provisioner manages deployment stacks only: onvera-<deployment id>, whose ids are created at run time.",
+			&cdknag.RegexAppliesTo{Regex: str(`/^Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack\/onvera-\*\/\*$/g`)}),
 	}, boolean(true))
 	return role
 }

@@ -49,7 +49,7 @@ var ProdStages = map[string]bool{"prod": true, "production": true}
 func DefaultSettings() Settings {
 	return Settings{
 		Stage: "dev", BaseDomain: config.DefaultBaseDomain, LogRetentionDays: 30,
-		Driver: "simulated", ProvisionDelay: "3s", Tracing: true, Arch: "arm64",
+		Driver: DriverSimulated, ProvisionDelay: "3s", Tracing: true, Arch: "arm64",
 		AssetDir: "build", ThrottleRate: 50, ThrottleBurst: 100,
 	}
 }
@@ -75,32 +75,32 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 		}
 	}
 	s.Prod = ProdStages[s.Stage]
-	for key, dst := range map[string]*bool{"prod": &s.Prod, "tracing": &s.Tracing} {
-		if v, ok := get(key); ok {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return s, fmt.Errorf("context %s=%q: %w", key, v, err)
-			}
-			*dst = b
-		}
+	if err := parseContext(get, strconv.ParseBool, map[string]*bool{"prod": &s.Prod, "tracing": &s.Tracing}); err != nil {
+		return s, err
 	}
-	for key, dst := range map[string]*float64{"throttleRate": &s.ThrottleRate, "throttleBurst": &s.ThrottleBurst} {
-		if v, ok := get(key); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return s, fmt.Errorf("context %s=%q: %w", key, v, err)
-			}
-			*dst = f
-		}
+	parseFloat := func(v string) (float64, error) { return strconv.ParseFloat(v, 64) }
+	if err := parseContext(get, parseFloat, map[string]*float64{"throttleRate": &s.ThrottleRate, "throttleBurst": &s.ThrottleBurst}); err != nil {
+		return s, err
 	}
-	if v, ok := get("logRetentionDays"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return s, fmt.Errorf("context logRetentionDays=%q: %w", v, err)
-		}
-		s.LogRetentionDays = n
+	if err := parseContext(get, strconv.Atoi, map[string]*int{"logRetentionDays": &s.LogRetentionDays}); err != nil {
+		return s, err
 	}
 	return s, s.Validate()
+}
+
+// parseContext sets *dst to parse(value) for each key of dsts the context
+// has (get), and stops at the first value parse rejects.
+func parseContext[T any](get func(string) (string, bool), parse func(string) (T, error), dsts map[string]*T) error {
+	for key, dst := range dsts {
+		if v, ok := get(key); ok {
+			x, err := parse(v)
+			if err != nil {
+				return fmt.Errorf("context %s=%q: %w", key, v, err)
+			}
+			*dst = x
+		}
+	}
+	return nil
 }
 
 // Validate rejects settings that would synthesize a broken stack.

@@ -32,6 +32,19 @@ func FunctionNames() []string {
 // StackName is "Onvera-<stage>", so stages live side by side in one account.
 func StackName(stage string) string { return "Onvera-" + stage }
 
+// Build is what `cdk synth` runs: the settings from app's context, the stack
+// composed from them, and cdk-nag over the app. A settings error comes back
+// before anything is added to app.
+func Build(app awscdk.App) (*Stack, error) {
+	s, err := SettingsFromContext(app.Node())
+	if err != nil {
+		return nil, err
+	}
+	st := New(app, s)
+	Nag(app)
+	return st, nil
+}
+
 // New composes the stack. Account and region come from the CLI environment
 // (CDK_DEFAULT_ACCOUNT/REGION); nothing names a physical resource.
 func New(scope constructs.Construct, s Settings) *Stack {

@@ -23,19 +23,14 @@ func main() {
 	}
 }
 
-// run writes every app's template into out; the synth directory is removed
-// whether it succeeds or not.
+// run writes every app's template into out.
 func run(out string) error {
-	tmp, err := os.MkdirTemp("", "onvera-apps-")
+	bodies, err := apps.SynthAll()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
 	for _, a := range apps.Apps {
-		body, err := apps.Synth(a, filepath.Join(tmp, string(a.Type)))
-		if err != nil {
-			return fmt.Errorf("%s: %v", a.Type, err)
-		}
+		body := bodies[string(a.Type)]
 		if len(body) >= apps.MaxTemplateBytes {
 			return fmt.Errorf("%s: template is %d bytes, over CloudFormation's TemplateBody limit of %d", a.Type, len(body), apps.MaxTemplateBytes)
 		}
